@@ -1,0 +1,179 @@
+// Copyright (c) Multimodal contributors.
+// Licensed under the MIT License.
+
+namespace Multimodal;
+
+/// <summary>A merger that keeps every token (the default for families without merging).</summary>
+public sealed class IdentityTokenMerger : ITokenMerger
+{
+    /// <summary>Gets the shared instance.</summary>
+    public static IdentityTokenMerger Instance { get; } = new();
+
+    /// <inheritdoc />
+    public TokenMergePlan Plan(TokenMergeRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return new IdentityPlan(request);
+    }
+
+    private sealed class IdentityPlan(TokenMergeRequest request) : TokenMergePlan(request.TokenCount, request.TokenCount)
+    {
+        public override int OutputGridHeight => request.GridHeight;
+
+        public override int OutputGridWidth => request.GridWidth;
+
+        protected override void ApplyCore(ReadOnlySpan<float> source, int width, Span<float> destination, float[]? sizes) => source.CopyTo(destination);
+    }
+}
+
+/// <summary>Average pooling of a token grid with a square window and equal stride (LongVA-style 2×2 pooling: a 24×24 grid becomes 12×12).</summary>
+/// <remarks>Grid sides that are not multiples of the window drop the remainder, as <c>nn.AvgPool2d</c> with default <c>ceil_mode=False</c> does. Tokens before the grid (<see cref="TokenMergeRequest.ProtectedPrefix"/>) are kept as they are.</remarks>
+public sealed class AveragePoolingTokenMerger : ITokenMerger
+{
+    /// <summary>Initializes a pooling merger.</summary>
+    /// <param name="window">The window side and stride, at least 1.</param>
+    public AveragePoolingTokenMerger(int window = 2)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(window);
+        Window = window;
+    }
+
+    /// <summary>Gets the window side and stride.</summary>
+    public int Window { get; }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">The request has no grid.</exception>
+    public TokenMergePlan Plan(TokenMergeRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.GridHeight == 0 || request.GridWidth == 0 || request.ProtectedPrefix + (request.GridHeight * request.GridWidth) != request.TokenCount)
+        {
+            throw new ArgumentException($"Pooling needs the tokens laid out as prefix + grid; got {request.TokenCount} tokens, prefix {request.ProtectedPrefix}, grid {request.GridHeight}x{request.GridWidth}.", nameof(request));
+        }
+
+        return new PoolPlan(request, Window);
+    }
+
+    private sealed class PoolPlan : TokenMergePlan
+    {
+        private readonly int _prefix;
+        private readonly int _height;
+        private readonly int _width;
+        private readonly int _window;
+
+        public PoolPlan(TokenMergeRequest r, int window)
+            : base(r.TokenCount, r.ProtectedPrefix + ((r.GridHeight / window) * (r.GridWidth / window)))
+        {
+            _prefix = r.ProtectedPrefix;
+            _height = r.GridHeight;
+            _width = r.GridWidth;
+            _window = window;
+        }
+
+        public override int OutputGridHeight => _height / _window;
+
+        public override int OutputGridWidth => _width / _window;
+
+        protected override void ApplyCore(ReadOnlySpan<float> source, int width, Span<float> destination, float[]? sizes)
+        {
+            source[..(_prefix * width)].CopyTo(destination);
+            var scale = 1f / (_window * _window);
+            var outRow = _prefix;
+            for (var oy = 0; oy < OutputGridHeight; oy++)
+            {
+                for (var ox = 0; ox < OutputGridWidth; ox++, outRow++)
+                {
+                    var dst = destination.Slice(outRow * width, width);
+                    dst.Clear();
+                    for (var dy = 0; dy < _window; dy++)
+                    {
+                        for (var dx = 0; dx < _window; dx++)
+                        {
+                            var inRow = _prefix + (((oy * _window) + dy) * _width) + (ox * _window) + dx;
+                            System.Numerics.Tensors.TensorPrimitives.Add(dst, source.Slice(inRow * width, width), dst);
+                        }
+                    }
+
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(dst, scale, dst);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>Converts a view to a <c>[3, H, W]</c> float tensor: rescale by 1/255, then normalise per channel with a mean and standard deviation (no resizing).</summary>
+/// <remarks>Resizing belongs to the family processors; this is the last step they share, and the whole processor for views that are already the right size.</remarks>
+public sealed class NormalizingImageProcessor : IImageProcessor
+{
+    /// <summary>Initializes a processor.</summary>
+    /// <param name="mean">The per-channel mean (RGB), after rescaling to [0, 1].</param>
+    /// <param name="std">The per-channel standard deviation (RGB).</param>
+    public NormalizingImageProcessor(ReadOnlySpan<float> mean, ReadOnlySpan<float> std)
+    {
+        if (mean.Length != 3 || std.Length != 3)
+        {
+            throw new ArgumentException("Mean and std need three values (R, G, B).", nameof(mean));
+        }
+
+        foreach (var s in std)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s, nameof(std));
+        }
+
+        Mean = mean.ToArray();
+        Std = std.ToArray();
+    }
+
+    /// <summary>Gets the OpenAI CLIP mean.</summary>
+    public static ReadOnlySpan<float> ClipMean => [0.48145466f, 0.4578275f, 0.40821073f];
+
+    /// <summary>Gets the OpenAI CLIP standard deviation.</summary>
+    public static ReadOnlySpan<float> ClipStd => [0.26862954f, 0.26130258f, 0.27577711f];
+
+    /// <summary>Gets the per-channel mean.</summary>
+    public IReadOnlyList<float> Mean { get; }
+
+    /// <summary>Gets the per-channel standard deviation.</summary>
+    public IReadOnlyList<float> Std { get; }
+
+    /// <inheritdoc />
+    public DenseTensor<float> Process(ImageView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        var image = view.Image;
+        var w = image.Width;
+        var h = image.Height;
+        var tensor = new DenseTensor<float>(3, h, w);
+        var dst = tensor.Span;
+        var plane = w * h;
+        var bpp = image.BytesPerPixel;
+
+        // Same operation order as Hugging Face's image processors: rescale in float64, cast to float32,
+        // then (v - mean) / std in float32. A lookup table per channel makes that exact and cheap.
+        Span<float> lut = stackalloc float[3 * 256];
+        for (var c = 0; c < 3; c++)
+        {
+            for (var v = 0; v < 256; v++)
+            {
+                var rescaled = (float)(v * (1.0 / 255.0));
+                lut[(c * 256) + v] = (rescaled - Mean[c]) / Std[c];
+            }
+        }
+
+        for (var y = 0; y < h; y++)
+        {
+            var row = image.GetRow(y);
+            for (var x = 0; x < w; x++)
+            {
+                var p = row.Slice(x * bpp);
+                for (var c = 0; c < 3; c++)
+                {
+                    var value = bpp == 1 ? p[0] : p[c];
+                    dst[(c * plane) + (y * w) + x] = lut[(c * 256) + value];
+                }
+            }
+        }
+
+        return tensor;
+    }
+}
