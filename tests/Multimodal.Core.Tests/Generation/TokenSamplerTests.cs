@@ -115,6 +115,54 @@ public class TokenSamplerTests
         }
     }
 
+    [Theory]
+    [InlineData(0.05f, false)]
+    [InlineData(0.5f, false)]
+    [InlineData(0.9f, false)]
+    [InlineData(0.999f, false)]
+    [InlineData(0.5f, true)]
+    [InlineData(0.9f, true)]
+    public void TopP_OnALargeVocabulary_KeepsExactlyTheBruteForceNucleus(float topP, bool heavyTies)
+    {
+        // Arrange: 50,000 logits (ties: only 40 distinct values), so the partitioning path does the work.
+        var random = new SeededRandom(2024);
+        var logits = Enumerable.Range(0, 50_000).Select(_ =>
+        {
+            var x = (random.NextDouble() * 12) - 6;
+            return (float)(heavyTies ? Math.Round(x * 3) / 3 : x);
+        }).ToArray();
+
+        // Brute force: rank by (logit desc, id asc), keep the smallest prefix whose probability reaches p.
+        var max = logits.Max();
+        var weights = logits.Select(l => Math.Exp(l - max)).ToArray();
+        var total = weights.Sum();
+        var ranked = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).ToArray();
+        var expected = new List<int>();
+        double above = 0;
+        foreach (var id in ranked)
+        {
+            if (expected.Count > 0 && above >= topP)
+            {
+                break;
+            }
+
+            expected.Add(id);
+            above += weights[id] / total;
+        }
+
+        // Act
+        var sampler = new TokenSampler(new GenerationSettings { DoSample = true, TopP = topP, Seed = 1 });
+        var candidates = sampler.GetCandidates(logits);
+
+        // Assert
+        Assert.Equal(expected.Order(), candidates.Select(c => c.Id).Order());
+        Assert.Equal(1.0, candidates.Sum(c => c.Probability), 6);
+        for (var i = 0; i < 2000; i++)
+        {
+            Assert.Contains(sampler.Next(logits), expected);
+        }
+    }
+
     [Fact]
     public void TopK_KeepsTiesWithTheKthScore_AsHuggingFaceDoes()
     {

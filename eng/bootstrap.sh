@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the demo need on a fresh Debian machine.
+# Idempotent: it checks before it installs, so running it again is cheap.
+# Called by eng/test.sh and eng/demo.sh (the README's two commands) and therefore by CI.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+say() { printf 'bootstrap: %s\n' "$*"; }
+
+# 1. The .NET SDK (10 or newer) is part of the machine image; check it, with a clear message if not.
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "bootstrap: error: the .NET SDK 10 is required but 'dotnet' is not on PATH. Install it from https://dot.net and run again." >&2
+  exit 1
+fi
+sdk_major=$(dotnet --version | cut -d. -f1)
+if [ "$sdk_major" -lt 10 ]; then
+  echo "bootstrap: error: .NET SDK $(dotnet --version) found; version 10 or newer is required." >&2
+  exit 1
+fi
+say ".NET SDK $(dotnet --version)"
+
+# 2. Debian packages. The list grows as features that use native libraries land (FFmpeg, poppler, ...).
+APT_PACKAGES=()
+if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+# 3. npm packages (native libraries shipped through npm, tokenizer references); none yet.
+
+# 4. NuGet packages for the whole solution.
+say "restoring NuGet packages"
+dotnet restore "$root/Multimodal.Core.sln" --verbosity quiet
+say "done"
