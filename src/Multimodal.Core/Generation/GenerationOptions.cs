@@ -61,6 +61,10 @@ public class GenerationOptions
     /// <summary>Gets or sets family- or backend-specific options (for example <c>token_kept_ratio</c> or <c>max_slice_nums</c>).</summary>
     public IDictionary<string, object?>? AdditionalProperties { get; set; }
 
+    /// <summary>Gets or sets a sink for the progress of media ingestion (images encoded, PDF pages rendered, video frames read), or <see langword="null"/>.</summary>
+    /// <remarks>Reports arrive on the generating thread; a UI should marshal them (for example with <see cref="Progress{T}"/>).</remarks>
+    public IProgress<ProgressReport>? Progress { get; set; }
+
     /// <summary>Creates a copy.</summary>
     /// <returns>A shallow copy with its own lists and dictionary.</returns>
     public virtual GenerationOptions Clone() => new()
@@ -82,6 +86,7 @@ public class GenerationOptions
         StopStrings = StopStrings is null ? null : [.. StopStrings],
         StopTokenIds = StopTokenIds is null ? null : [.. StopTokenIds],
         AdditionalProperties = AdditionalProperties is null ? null : new Dictionary<string, object?>(AdditionalProperties),
+        Progress = Progress,
     };
 }
 

@@ -162,7 +162,7 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
         var completionTokens = 0;
         try
         {
-            var request = new RequestPreparation(components, Options, _logger, info);
+            var request = new RequestPreparation(components, Options, _logger, info, options?.Progress);
             var conversation = await request.PrepareAsync(messages, cancellationToken).ConfigureAwait(false);
             var formatted = components.PromptTemplate.Format(conversation);
             var tokens = components.PromptTemplate.Tokenize(formatted, components.Tokenizer);

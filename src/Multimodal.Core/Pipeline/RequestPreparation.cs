@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Multimodal;
 
 /// <summary>Turns one request's messages into a <see cref="PromptConversation"/>: decodes, splits, preprocesses and encodes every media part in order.</summary>
-internal sealed class RequestPreparation(ModelComponents components, MultimodalModelOptions options, ILogger logger, GenerationRequestInfo info)
+internal sealed class RequestPreparation(ModelComponents components, MultimodalModelOptions options, ILogger logger, GenerationRequestInfo info, IProgress<ProgressReport>? progress = null)
 {
     private readonly List<IReadOnlyList<DenseTensor<float>>> _embeddings = [];
     private int _images;
@@ -130,6 +130,7 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
         var split = components.ImageSplitter?.Split(frame) ?? ImageSplit.Single(frame);
         info.Preprocess += Stopwatch.GetElapsedTime(start);
         var input = await EncodeAsync(VisualInputKind.Image, split.Views, split.GridRows, split.GridColumns, cancellationToken).ConfigureAwait(false);
+        progress?.Report(new ProgressReport($"Image {_images} encoded ({input.Views.Count} views, {input.TokenCount} tokens)"));
         return new PromptVisualPart(input);
     }
 
@@ -149,6 +150,7 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
             info.Preprocess += Stopwatch.GetElapsedTime(start);
             var input = await EncodeAsync(VisualInputKind.PdfPage, split.Views, split.GridRows, split.GridColumns, cancellationToken).ConfigureAwait(false);
             parts.Add(new PromptVisualPart(input with { PageNumber = page.PageNumber }));
+            progress?.Report(new ProgressReport($"PDF page {page.PageNumber} encoded"));
             start = Stopwatch.GetTimestamp();
         }
     }
@@ -170,6 +172,10 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
 
             frames.Add(frame);
             views.Add(new ImageView(frame.Image, ImageViewKind.Global));
+            if (frames.Count % 16 == 0)
+            {
+                progress?.Report(new ProgressReport($"{frames.Count} video frames read"));
+            }
         }
 
         if (frames.Count == 0)
@@ -178,6 +184,7 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
         }
 
         info.Preprocess += Stopwatch.GetElapsedTime(start);
+        progress?.Report(new ProgressReport($"Encoding {frames.Count} video frames"));
         var input = await EncodeAsync(VisualInputKind.Video, views, 0, 0, cancellationToken).ConfigureAwait(false);
         var timed = input.Views.Select((v, i) => v with { FrameIndex = frames[i].Index, Timestamp = frames[i].Timestamp }).ToList();
         return new PromptVisualPart(input with { Views = timed });
