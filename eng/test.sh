@@ -7,6 +7,8 @@ cd "$root"
 
 bash eng/bootstrap.sh
 dotnet build Multimodal.Core.sln -c Release --no-restore -nologo
+# The packages must keep packing (metadata from nuget/Multimodal.Package.props, READMEs, the CLI as a tool).
+dotnet pack Multimodal.Core.sln -c Release --no-build -nologo -o "$root/nuget/packages" -v quiet
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
