@@ -34,13 +34,19 @@ public static class MultimodalServiceCollectionExtensions
 
     /// <summary>Registers a keyed model, so that one application can host several models.</summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="serviceKey">The key (also the name of its <see cref="MultimodalModelOptions"/>).</param>
+    /// <param name="serviceKey">The key; its text (<see cref="object.ToString"/>) names the model's <see cref="MultimodalModelOptions"/>, so keys must have distinct, non-empty texts.</param>
     /// <param name="configuration">A configuration section bound to <see cref="MultimodalModelOptions"/>, or <see langword="null"/>.</param>
     /// <param name="lifetime">The lifetime of the model; a singleton by default.</param>
     /// <returns>The builder, to choose the family, backend and components.</returns>
+    /// <exception cref="ArgumentException">The key's text is empty.</exception>
     public static MultimodalModelBuilder AddKeyedMultimodalModel(this IServiceCollection services, object serviceKey, IConfiguration? configuration = null, ServiceLifetime lifetime = ServiceLifetime.Singleton)
     {
         ArgumentNullException.ThrowIfNull(serviceKey);
+        if (string.IsNullOrEmpty(serviceKey.ToString()))
+        {
+            throw new ArgumentException("The service key's text names the model's options and must not be empty.", nameof(serviceKey));
+        }
+
         return Register(services, serviceKey, configuration, lifetime);
     }
 
@@ -69,7 +75,11 @@ public static class MultimodalServiceCollectionExtensions
             services.TryAdd(new ServiceDescriptor(typeof(IChatClient), serviceKey, (sp, key) => sp.GetRequiredKeyedService<MultimodalModel>(key), lifetime));
         }
 
-        services.AddSingleton<IHostedService>(sp => new ModelWarmupService(sp, serviceKey, name));
+        // Warming up needs one shared instance; scoped and transient models load with their first request instead.
+        if (lifetime == ServiceLifetime.Singleton)
+        {
+            services.AddSingleton<IHostedService>(sp => new ModelWarmupService(sp, serviceKey, name));
+        }
         return builder;
     }
 

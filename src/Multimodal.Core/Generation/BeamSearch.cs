@@ -8,10 +8,11 @@ namespace Multimodal;
 /// <summary>The bookkeeping of Hugging Face-style beam search: candidates, finished hypotheses and the stopping rule.</summary>
 /// <remarks>
 /// Per step every beam's logits become log-probabilities, the logits processors (repetition penalty, frequency and
-/// presence penalties) act on those, and the best 2 × num_beams continuations over all beams are ranked. A stop
-/// token among the first num_beams ranks finishes a hypothesis scored sum_logprobs ÷ generated_length^length_penalty;
-/// the best non-stop continuations form the next beams. Without early stopping, search ends when no running beam
-/// can beat the worst kept hypothesis.
+/// presence penalties) act on those, and the best (1 + number of stop ids) × num_beams continuations over all beams are
+/// ranked. A stop token among the first num_beams ranks finishes a hypothesis scored
+/// sum_logprobs ÷ generated_length^length_penalty, where the length counts the stop token (as Hugging Face's
+/// <c>BeamSearchScorer</c>); the best non-stop continuations form the next beams. Without early stopping, search ends
+/// when the best candidate of the step cannot beat the worst kept hypothesis.
 /// </remarks>
 internal sealed class BeamSearch(GenerationSettings settings, int vocabularySize, int[] promptIds, ITokenizer tokenizer)
 {
@@ -30,10 +31,14 @@ internal sealed class BeamSearch(GenerationSettings settings, int vocabularySize
 
     private int NumBeams => settings.NumBeams;
 
+    /// <summary>Gets the best candidate score of the last step, stop tokens included (Hugging Face's <c>is_done</c> input).</summary>
+    public double BestCandidateScore { get; private set; } = double.NegativeInfinity;
+
     /// <summary>Ranks continuations, files finished hypotheses, and returns the next beams' candidates.</summary>
     public List<Candidate> Step(List<Beam> beams)
     {
-        var all = new List<Candidate>(beams.Count * 2 * NumBeams);
+        var perBeam = (1 + Math.Max(1, _stopIds.Count)) * NumBeams;
+        var all = new List<Candidate>(beams.Count * perBeam);
         for (var b = 0; b < beams.Count; b++)
         {
             var beam = beams[b];
@@ -45,7 +50,7 @@ internal sealed class BeamSearch(GenerationSettings settings, int vocabularySize
             }
 
             LogitsProcessing.ApplyFrequencyAndPresencePenalties(_scratch, beam.Tokens.ToArray(), settings.FrequencyPenalty, settings.PresencePenalty);
-            foreach (var (token, logp) in TopK(_scratch, 2 * NumBeams))
+            foreach (var (token, logp) in TopK(_scratch, perBeam))
             {
                 all.Add(new Candidate(b, token, beam.Score + logp));
             }
@@ -63,16 +68,17 @@ internal sealed class BeamSearch(GenerationSettings settings, int vocabularySize
             return c != 0 ? c : x.Token.CompareTo(y.Token);
         });
 
+        BestCandidateScore = all.Count > 0 ? all[0].Score : double.NegativeInfinity;
         var next = new List<Candidate>(NumBeams);
-        for (var rank = 0; rank < all.Count && rank < 2 * NumBeams && next.Count < NumBeams; rank++)
+        for (var rank = 0; rank < all.Count && rank < perBeam && next.Count < NumBeams; rank++)
         {
             var c = all[rank];
             if (_stopIds.Contains(c.Token))
             {
-                // HF only accepts a stop token among the first num_beams ranks; the length excludes the stop token.
+                // HF only accepts a stop token among the first num_beams ranks; its length counts the stop token.
                 if (rank < NumBeams)
                 {
-                    Add([.. beams[c.Parent].Tokens], c.Score, endedWithStopToken: true);
+                    Add([.. beams[c.Parent].Tokens], c.Score, beams[c.Parent].Tokens.Count + 1, endedWithStopToken: true);
                 }
 
                 continue;
@@ -97,8 +103,8 @@ internal sealed class BeamSearch(GenerationSettings settings, int vocabularySize
             return true;
         }
 
-        var bestRunning = next.Max(c => c.Score) / Math.Pow(Math.Max(1, generatedLength), settings.LengthPenalty);
-        return _hypotheses.Min(h => h.Score) >= bestRunning;
+        var bestPossible = BestCandidateScore / Math.Pow(Math.Max(1, generatedLength), settings.LengthPenalty);
+        return _hypotheses.Min(h => h.Score) >= bestPossible;
     }
 
     /// <summary>Files the running candidates as hypotheses (at the token or context limit).</summary>
@@ -106,12 +112,14 @@ internal sealed class BeamSearch(GenerationSettings settings, int vocabularySize
     {
         foreach (var c in next)
         {
-            Add([.. beams[c.Parent].Tokens, c.Token], c.Score, endedWithStopToken: false);
+            Add([.. beams[c.Parent].Tokens, c.Token], c.Score, beams[c.Parent].Tokens.Count + 1, endedWithStopToken: false);
         }
     }
 
     /// <summary>Moves beams whose text contains a stop string into the hypotheses and returns the rest.</summary>
-    public List<Beam> MoveStopStringBeams(List<Beam> beams)
+    /// <param name="beams">The running beams.</param>
+    /// <param name="finished">Receives the beams moved out, whose caches the caller may release.</param>
+    public List<Beam> MoveStopStringBeams(List<Beam> beams, List<Beam> finished)
     {
         if (settings.StopStrings.Count == 0)
         {
@@ -124,7 +132,8 @@ internal sealed class BeamSearch(GenerationSettings settings, int vocabularySize
             var text = tokenizer.Decode(b.Tokens.ToArray(), skipSpecialTokens: true, cleanUpTokenizationSpaces: false);
             if (settings.StopStrings.Any(s => text.Contains(s, StringComparison.Ordinal)))
             {
-                Add(b.Tokens, b.Score, endedWithStopToken: false);
+                Add(b.Tokens, b.Score, b.Tokens.Count, endedWithStopToken: false);
+                finished.Add(b);
             }
             else
             {
@@ -138,9 +147,9 @@ internal sealed class BeamSearch(GenerationSettings settings, int vocabularySize
     /// <summary>Returns the best hypothesis.</summary>
     public Hypothesis? Best() => _hypotheses.Count == 0 ? null : _hypotheses.MaxBy(h => h.Score);
 
-    private void Add(List<int> tokens, double sumLogProbs, bool endedWithStopToken)
+    private void Add(List<int> tokens, double sumLogProbs, int generatedLength, bool endedWithStopToken)
     {
-        var score = sumLogProbs / Math.Pow(Math.Max(1, tokens.Count), settings.LengthPenalty);
+        var score = sumLogProbs / Math.Pow(Math.Max(1, generatedLength), settings.LengthPenalty);
         _hypotheses.Add(new Hypothesis(tokens, score, endedWithStopToken));
         if (_hypotheses.Count > NumBeams)
         {

@@ -39,6 +39,8 @@ public static class GenerationLoop
     /// <param name="info">Request facts for usage and timings, or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels within one step.</param>
     /// <returns>Text updates; the last one carries the finish reason, usage and timings.</returns>
+    /// <remarks>When the stream ends, <paramref name="state"/> holds what it held before, the prompt, and every chosen token except the last one (a stop token is never fed), on every path.</remarks>
+    /// <exception cref="ArgumentException">The prompt is empty and so is the state.</exception>
     /// <exception cref="ContextLengthExceededException">The prompt alone does not leave room for one new token.</exception>
     public static IAsyncEnumerable<GenerationUpdate> RunAsync(
         ILanguageDecoder decoder,
@@ -55,6 +57,10 @@ public static class GenerationLoop
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(settings);
         info ??= new GenerationRequestInfo();
+        if (prompt.Length == 0 && state.Length == 0)
+        {
+            throw new ArgumentException("The prompt is empty and the state holds nothing: there is no position to predict from.", nameof(prompt));
+        }
 
         var context = decoder.Metadata.ContextLength;
         var needed = state.Length + prompt.Length + 1;
@@ -95,12 +101,19 @@ public static class GenerationLoop
         var pendingIds = new List<int>();
         var completionTokens = 0;
         long firstTokenTimestamp = 0;
+        var decodeCompute = TimeSpan.Zero;
         GenerationFinishReason finish;
 
         while (true)
         {
+            var stepStart = Stopwatch.GetTimestamp();
             ApplyPenalties(logits, settings, promptIds, generated);
             var token = sampler.Next(logits);
+            if (completionTokens > 0)
+            {
+                decodeCompute += Stopwatch.GetElapsedTime(stepStart);
+            }
+
             completionTokens++;
             if (firstTokenTimestamp == 0)
             {
@@ -142,7 +155,11 @@ public static class GenerationLoop
 
             await default(ThreadPoolYield);
             cancellationToken.ThrowIfCancellationRequested();
+            var forwardStart = Stopwatch.GetTimestamp();
             decoder.Forward(state, DecoderInput.Token(token), logits, cancellationToken);
+
+            // Decode speed counts our work (forward and sampling), not the time the consumer spends on each update.
+            decodeCompute += Stopwatch.GetElapsedTime(forwardStart);
         }
 
         var tail = matcher.Stopped ? string.Empty : matcher.Append(detokenizer.Flush()) + matcher.Flush();
@@ -152,7 +169,7 @@ public static class GenerationLoop
             TokenIds = [.. pendingIds],
             FinishReason = finish,
             Usage = new GenerationUsage(prompt.Length, info.VisualTokens, completionTokens),
-            Timings = BuildTimings(info, prefill, firstTokenTimestamp, completionTokens),
+            Timings = BuildTimings(info, prefill, firstTokenTimestamp, completionTokens, decodeCompute),
         };
     }
 
@@ -178,10 +195,20 @@ public static class GenerationLoop
         long firstTokenTimestamp = 0;
 
         var search = new BeamSearch(settings, vocab, TextIds(prompt), tokenizer);
-        var forks = new List<IDecoderState>();
+
+        // Caches this search created (never the caller's state); each is released as soon as no beam uses it.
+        var owned = new HashSet<IDecoderState>(ReferenceEqualityComparer.Instance);
+        void Release(IDecoderState s)
+        {
+            if (owned.Remove(s))
+            {
+                s.Dispose();
+            }
+        }
+
         try
         {
-            // The caller's state is beam 0's cache; the other beams work on forks that are disposed at the end.
+            // The caller's state is beam 0's cache; the other beams work on forks.
             var beams = new List<BeamSearch.Beam> { new(state, [], 0.0, firstLogits) };
             GenerationFinishReason finish = GenerationFinishReason.MaxTokens;
             for (var step = 0; ; step++)
@@ -211,13 +238,22 @@ public static class GenerationLoop
                     break;
                 }
 
-                // Give each chosen candidate a cache: the parent's own for its first child, a fork for the others.
+                // Parents that got no child are done with; releasing them before forking bounds the caches by the beam count.
                 var uses = new int[beams.Count];
                 foreach (var c in next)
                 {
                     uses[c.Parent]++;
                 }
 
+                for (var b = 0; b < beams.Count; b++)
+                {
+                    if (uses[b] == 0)
+                    {
+                        Release(beams[b].State);
+                    }
+                }
+
+                // Each chosen candidate gets a cache: forks for all but its parent's last child, which takes the parent's own.
                 var newBeams = new List<BeamSearch.Beam>(next.Count);
                 foreach (var c in next)
                 {
@@ -226,7 +262,7 @@ public static class GenerationLoop
                     if (--uses[c.Parent] > 0)
                     {
                         childState = parent.State.Fork();
-                        forks.Add(childState);
+                        owned.Add(childState);
                     }
                     else
                     {
@@ -243,7 +279,13 @@ public static class GenerationLoop
                     decoder.Forward(b.State, DecoderInput.Token(b.Tokens[^1]), b.Logits, cancellationToken);
                 }
 
-                beams = search.MoveStopStringBeams(newBeams);
+                var stopped = new List<BeamSearch.Beam>();
+                beams = search.MoveStopStringBeams(newBeams, stopped);
+                foreach (var b in stopped)
+                {
+                    Release(b.State);
+                }
+
                 if (beams.Count == 0)
                 {
                     finish = GenerationFinishReason.StopString;
@@ -266,12 +308,13 @@ public static class GenerationLoop
                 finish = GenerationFinishReason.StopToken;
             }
 
-            // The caller's state must describe the returned sequence so that a conversation can continue from it:
-            // rewind it to the prompt and feed the winning tokens in one pass (cheaper than tracking beam ownership).
+            // Leave the caller's state as the sampling path does: the prompt plus every chosen token but the last one
+            // (a stop token is never fed). Rewinding and feeding them in one pass is cheaper than tracking beam ownership.
+            var fed = best.EndedWithStopToken ? ids.Count : ids.Count - 1;
             state.Truncate(startLength + prompt.Length);
-            if (ids.Count > 0)
+            if (fed > 0)
             {
-                decoder.Forward(state, new DecoderInput(ids.ToArray()), firstLogits, cancellationToken);
+                decoder.Forward(state, new DecoderInput(ids.Take(fed).ToArray()), firstLogits, cancellationToken);
             }
 
             var completion = ids.Count + (best.EndedWithStopToken ? 1 : 0);
@@ -281,18 +324,17 @@ public static class GenerationLoop
                 TokenIds = ids,
                 FinishReason = finish,
                 Usage = new GenerationUsage(prompt.Length, info.VisualTokens, completion),
-                Timings = BuildTimings(info, prefill, firstTokenTimestamp, completion),
+                Timings = BuildTimings(info, prefill, firstTokenTimestamp, completion, decodeCompute: null),
             };
         }
         finally
         {
-            foreach (var f in forks)
+            foreach (var s in owned)
             {
-                if (!ReferenceEquals(f, state))
-                {
-                    f.Dispose();
-                }
+                s.Dispose();
             }
+
+            owned.Clear();
         }
     }
 
@@ -338,11 +380,11 @@ public static class GenerationLoop
         return [.. result];
     }
 
-    private static GenerationTimings BuildTimings(GenerationRequestInfo info, TimeSpan prefill, long firstTokenTimestamp, int completionTokens)
+    private static GenerationTimings BuildTimings(GenerationRequestInfo info, TimeSpan prefill, long firstTokenTimestamp, int completionTokens, TimeSpan? decodeCompute)
     {
         var now = Stopwatch.GetTimestamp();
         var ttft = firstTokenTimestamp == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(info.StartTimestamp, firstTokenTimestamp);
-        var decode = firstTokenTimestamp == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(firstTokenTimestamp, now);
+        var decode = decodeCompute ?? (firstTokenTimestamp == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(firstTokenTimestamp, now));
         return new GenerationTimings
         {
             Preprocess = info.Preprocess,

@@ -161,6 +161,11 @@ public sealed record GenerationSettings
             where T : struct => (request is null ? null : get(request)) ?? (modelDefaults is null ? null : get(modelDefaults)) ?? fallback;
 
         var temperature = Pick(o => o.Temperature, 1f);
+        if (!(temperature >= 0f) || float.IsInfinity(temperature))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Temperature), temperature, "Temperature must be a finite number >= 0 (0 means greedy).");
+        }
+
         var topK = Pick(o => o.TopK, d.TopK);
         var topP = Pick(o => o.TopP, d.TopP);
         var minP = Pick(o => o.MinP, d.MinP);

@@ -44,10 +44,10 @@ public sealed record GenerationTimings
     /// <summary>Gets the prompt forward pass.</summary>
     public TimeSpan Prefill { get; init; }
 
-    /// <summary>Gets the time from the request's start to the first generated token.</summary>
+    /// <summary>Gets the time from the request's start (after the one-time model load; waiting for a slot counts) to the first generated token.</summary>
     public TimeSpan TimeToFirstToken { get; init; }
 
-    /// <summary>Gets the time spent producing tokens after the first.</summary>
+    /// <summary>Gets the compute time spent producing the tokens after the first (forward passes and sampling; time the consumer spends between updates is not counted).</summary>
     public TimeSpan Decode { get; init; }
 
     /// <summary>Gets the whole request.</summary>

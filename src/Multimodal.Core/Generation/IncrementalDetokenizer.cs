@@ -10,7 +10,8 @@ namespace Multimodal.Advanced;
 /// leading-space handling, byte-level merges), and a delta that ends in U+FFFD is held back because the
 /// character's remaining bytes are still to come (byte-level BPE and byte-fallback split characters over tokens).</para>
 /// <para>If the replacement character is real (invalid bytes that never complete), it is released once more than
-/// <see cref="MaxHeldTokens"/> tokens are pending, and at <see cref="Flush"/>. Not thread-safe.</para>
+/// <see cref="MaxHeldTokens"/> tokens are pending, and at <see cref="Flush"/>. Tokens that add no text (skipped special
+/// tokens) are passed over and never count as pending. Not thread-safe.</para>
 /// </remarks>
 public sealed class IncrementalDetokenizer
 {
@@ -58,20 +59,24 @@ public sealed class IncrementalDetokenizer
         var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_ids);
         var prefixText = _tokenizer.Decode(span[_prefixOffset.._readOffset], _skipSpecialTokens, cleanUpTokenizationSpaces: false);
         var fullText = _tokenizer.Decode(span[_prefixOffset..], _skipSpecialTokens, cleanUpTokenizationSpaces: false);
-        if (fullText.Length > prefixText.Length && (force || !fullText.EndsWith('\uFFFD')) && fullText.StartsWith(prefixText, StringComparison.Ordinal))
+        if (fullText.Length > prefixText.Length)
         {
+            if (!force && fullText.EndsWith('\uFFFD'))
+            {
+                // A character is incomplete: wait for its remaining bytes.
+                return string.Empty;
+            }
+
+            // The new text is what lies past the already emitted window text (sliced by length: a decoder that rewrites
+            // earlier characters must not make us drop text).
             var delta = fullText[prefixText.Length..];
             _prefixOffset = _readOffset;
             _readOffset = _ids.Count;
             return delta;
         }
 
-        if (force && !fullText.StartsWith(prefixText, StringComparison.Ordinal))
-        {
-            // The window's decoding changed retroactively (rare with normalising decoders): restart the window here.
-            _prefixOffset = _readOffset = _ids.Count;
-        }
-        else if (force)
+        // Nothing new (a skipped special token, say): move past it so it never counts as a held-back token.
+        if (!fullText.EndsWith('\uFFFD') || force)
         {
             _readOffset = _ids.Count;
         }

@@ -94,28 +94,33 @@ internal static class ChatOptionsMapping
     private static T To<T>(string key, object? value)
         where T : struct
     {
-        try
+        var number = value switch
         {
-            object? converted = value switch
+            JsonElement { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
+            JsonElement { ValueKind: JsonValueKind.String } e when double.TryParse(e.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
+            string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
+            bool => (double?)null,
+            JsonElement => null,
+            IConvertible c when value is not string => c.ToDouble(CultureInfo.InvariantCulture),
+            _ => null,
+        };
+
+        object? result = typeof(T) == typeof(bool)
+            ? value switch
             {
-                T t => t,
+                bool b => b,
                 JsonElement { ValueKind: JsonValueKind.True } => true,
                 JsonElement { ValueKind: JsonValueKind.False } => false,
-                JsonElement { ValueKind: JsonValueKind.Number } e => Convert.ChangeType(e.GetDouble(), typeof(T), CultureInfo.InvariantCulture),
-                JsonElement { ValueKind: JsonValueKind.String } e => Convert.ChangeType(e.GetString(), typeof(T), CultureInfo.InvariantCulture),
-                IConvertible c => Convert.ChangeType(c, typeof(T), CultureInfo.InvariantCulture),
+                string s when bool.TryParse(s, out var b) => b,
                 _ => null,
-            };
-            if (converted is T result)
-            {
-                return result;
             }
-        }
-        catch (Exception ex) when (ex is FormatException or InvalidCastException or OverflowException)
-        {
-            throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{key}\"] = '{value}' is not a valid {typeof(T).Name}.", nameof(value), ex);
-        }
+            : number is not { } n || !double.IsFinite(n) ? null
+            : typeof(T) == typeof(int) ? (n == Math.Floor(n) && n >= int.MinValue && n <= int.MaxValue ? (int)n : null)
+            : typeof(T) == typeof(float) ? (float)n
+            : null;
 
-        throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{key}\"] = '{value}' is not a valid {typeof(T).Name}.", nameof(value));
+        return result is T typed
+            ? typed
+            : throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{key}\"] = '{value}' is not a valid {(typeof(T) == typeof(int) ? "integer" : typeof(T).Name)}.", "options");
     }
 }

@@ -19,20 +19,23 @@ namespace Multimodal;
 /// <para>Messages are <see cref="ChatMessage"/>s. Media parts are <see cref="ImageContent"/>, <see cref="PdfContent"/>,
 /// <see cref="VideoContent"/>, or <see cref="DataContent"/> with an <c>image/*</c>, <c>application/pdf</c> or <c>video/*</c>
 /// media type.</para>
-/// <para>Thread-safety: all members are thread-safe. Up to <see cref="MultimodalModelOptions.MaxConcurrentRequests"/>
-/// requests generate at once; others wait in arrival order. Ownership: the model disposes the vision encoder and
-/// language decoder it loaded or was given.</para>
+/// <para>Thread-safety: all members are thread-safe, <see cref="Dispose"/> included. Up to
+/// <see cref="MultimodalModelOptions.MaxConcurrentRequests"/> requests generate at once; others wait in arrival order.
+/// Ownership: the model disposes the vision encoder and language decoder it loaded or was given.</para>
 /// </remarks>
 public sealed class MultimodalModel : IChatClient, IAsyncDisposable
 {
     private readonly ModelDefinition _definition;
     private readonly IServiceProvider _services;
     private readonly ILogger _logger;
+    // The semaphores are never disposed: disposing one while a caller waits on it would strand that caller.
     private readonly SemaphoreSlim _loadLock = new(1, 1);
     private readonly SemaphoreSlim _concurrency;
+    private readonly CancellationTokenSource _disposing = new();
     private readonly ChatClientMetadata _metadata;
     private volatile ModelComponents? _components;
     private int _disposed;
+    private int _inFlight;
 
     internal MultimodalModel(ModelDefinition definition, IServiceProvider services, ILoggerFactory? loggerFactory)
     {
@@ -73,6 +76,19 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
             return;
         }
 
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        try
+        {
+            await LoadCoreAsync(progress, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_disposed != 0 && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ObjectDisposedException(ToString(), "The model was disposed while it was loading.");
+        }
+    }
+
+    private async Task LoadCoreAsync(IProgress<ProgressReport>? progress, CancellationToken cancellationToken)
+    {
         await _loadLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -111,11 +127,18 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
 
                 var components = Validate(context);
                 _components = components;
+                if (_disposed != 0)
+                {
+                    // Disposed while loading: release what was just loaded.
+                    ReleaseComponents();
+                    throw new ObjectDisposedException(ToString(), "The model was disposed while it was loading.");
+                }
+
                 context.Report("Ready", 1.0);
                 var meta = components.LanguageDecoder.Metadata;
                 Log.ModelLoaded(_logger, ModelId, Stopwatch.GetElapsedTime(start).TotalMilliseconds, components.VisionEncoder is not null, meta.VocabularySize, meta.ContextLength);
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is not ObjectDisposedException)
             {
                 context.VisionEncoder?.Dispose();
                 context.LanguageDecoder?.Dispose();
@@ -149,13 +172,55 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        var info = new GenerationRequestInfo();
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            // Checked after counting this request in, so that Dispose either sees it or it sees Dispose.
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+            var updates = GenerateCoreAsync(messages, options, linked.Token).GetAsyncEnumerator(linked.Token);
+            await using var disposeUpdates = updates.ConfigureAwait(false);
+            while (true)
+            {
+                GenerationUpdate current;
+                try
+                {
+                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    current = updates.Current;
+                }
+                catch (OperationCanceledException) when (_disposed != 0 && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new ObjectDisposedException(ToString(), "The model was disposed during the request.");
+                }
+
+                yield return current;
+            }
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _inFlight) == 0 && _disposed != 0)
+            {
+                ReleaseComponents();
+            }
+        }
+    }
+
+    private async IAsyncEnumerable<GenerationUpdate> GenerateCoreAsync(
+        IEnumerable<ChatMessage> messages,
+        GenerationOptions? options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         using var activity = MultimodalTelemetry.ActivitySource.StartActivity("multimodal.generate", ActivityKind.Internal);
         activity?.SetTag("gen_ai.operation.name", "chat");
         activity?.SetTag("gen_ai.request.model", ModelId);
 
-        await LoadAsync(null, cancellationToken).ConfigureAwait(false);
+        // The one-time load is not part of a request's latency; waiting for a generation slot is.
+        await LoadCoreAsync(null, cancellationToken).ConfigureAwait(false);
+        var info = new GenerationRequestInfo();
         var components = Components;
         await _concurrency.WaitAsync(cancellationToken).ConfigureAwait(false);
         var finished = false;
@@ -168,7 +233,8 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
             var tokens = components.PromptTemplate.Tokenize(formatted, components.Tokenizer);
             var input = request.BuildDecoderInput(tokens, components.LanguageDecoder.Metadata.HiddenSize);
             info.VisualTokens = tokens.VisualTokenCount;
-            var settings = GenerationSettings.Resolve(options, components.GenerationDefaults, formatted.StopStrings, components.Tokenizer.SpecialTokens.EosTokenIds);
+            var stopIds = StopIds(components, formatted.StopStrings, options?.StopStrings);
+            var settings = GenerationSettings.Resolve(options, components.GenerationDefaults, formatted.StopStrings, stopIds);
             Log.GenerationStarted(_logger, ModelId, input.Length, info.VisualTokens, settings.NumBeams > 1 ? $"beam search ({settings.NumBeams} beams)" : settings.DoSample ? "sampling" : "greedy");
 
             using var state = components.LanguageDecoder.CreateState();
@@ -196,6 +262,21 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
                 }
             }
         }
+    }
+
+    /// <summary>The tokenizer's EOS ids, plus stop strings that are single special tokens (which never appear in the decoded text).</summary>
+    private static List<int> StopIds(ModelComponents components, IReadOnlyList<string> templateStops, IList<string>? requestStops)
+    {
+        var ids = new List<int>(components.Tokenizer.SpecialTokens.EosTokenIds);
+        foreach (var stop in templateStops.Concat(requestStops ?? []).Concat(components.GenerationDefaults.StopStrings ?? []))
+        {
+            if (components.Tokenizer.TokenToId(stop) is { } id && components.Tokenizer.SpecialTokens.AllSpecialIds.Contains(id))
+            {
+                ids.Add(id);
+            }
+        }
+
+        return ids;
     }
 
     /// <summary>Generates a whole reply.</summary>
@@ -300,7 +381,11 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
         return candidates.FirstOrDefault(serviceType.IsInstanceOfType);
     }
 
-    /// <summary>Releases the vision encoder and language decoder. Safe to call more than once.</summary>
+    /// <summary>Releases the vision encoder and language decoder. Safe to call more than once, and while requests run.</summary>
+    /// <remarks>
+    /// Requests waiting for a generation slot end at once, and running requests within one decode step, with an
+    /// <see cref="ObjectDisposedException"/>; the components are released when the last request has left.
+    /// </remarks>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -308,12 +393,20 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
             return;
         }
 
-        var c = _components;
-        _components = null;
+        _disposing.Cancel();
+        if (Volatile.Read(ref _inFlight) == 0)
+        {
+            ReleaseComponents();
+        }
+    }
+
+    private void ReleaseComponents()
+    {
+#pragma warning disable CS0420 // Interlocked on a volatile field is fine.
+        var c = Interlocked.Exchange(ref _components, null);
+#pragma warning restore CS0420
         c?.VisionEncoder?.Dispose();
         c?.LanguageDecoder?.Dispose();
-        _loadLock.Dispose();
-        _concurrency.Dispose();
     }
 
     /// <inheritdoc />

@@ -57,7 +57,7 @@ public sealed class MultimodalModelOptions
     [Range(0.0, 1.0)]
     public double? TopP { get; set; }
 
-    /// <summary>Gets or sets whether a hosted application loads the model at start instead of at the first request.</summary>
+    /// <summary>Gets or sets whether a hosted application loads the model at start instead of at the first request (singleton registrations).</summary>
     public bool LoadOnStart { get; set; }
 }
 

@@ -110,6 +110,20 @@ internal sealed class SentencePieceBpeEncoder
         }
     }
 
+    /// <summary>
+    /// The queue key of a pair: smaller is better. The high half orders by score, highest first (the float's bits
+    /// mapped to an order-preserving unsigned integer, then inverted); the low half by position, leftmost first. This
+    /// is the C++ comparator <c>score &lt; other.score || (score == other.score &amp;&amp; left &gt; other.left)</c> as
+    /// one integer comparison.
+    /// </summary>
+    private static ulong Priority(float score, int left)
+    {
+        // -0 and +0 compare equal in C++, so they must map to the same key.
+        var bits = (uint)BitConverter.SingleToInt32Bits(score == 0 ? 0f : score);
+        var ordered = (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+        return ((ulong)(uint.MaxValue - ordered) << 32) | (uint)left;
+    }
+
     private int PieceToId(ReadOnlySpan<byte> piece)
     {
         var id = _reserved.ExactMatch(piece);
@@ -219,7 +233,7 @@ internal sealed class SentencePieceBpeEncoder
             return;
         }
 
-        workspace.Queue.Enqueue(new Pair(leftIndex, rightIndex, left.Length + right.Length, node), (_scores[id], leftIndex));
+        workspace.Queue.Enqueue(new Pair(leftIndex, rightIndex, left.Length + right.Length, node), Priority(_scores[id], leftIndex));
         if (_types[id] == SentencePiecePieceType.Unused)
         {
             // The last pair that formed this piece is how it is split back (rev_merge is keyed by the piece).
@@ -270,31 +284,10 @@ internal sealed class SentencePieceBpeEncoder
     /// <summary>A queued merge candidate.</summary>
     private readonly record struct Pair(int Left, int Right, int Size, int Node);
 
-    /// <summary>Highest score first; on equal scores the leftmost pair.</summary>
-    private sealed class PairPriorityComparer : IComparer<(float Score, int Left)>
-    {
-        public static readonly PairPriorityComparer Instance = new();
-
-        public int Compare((float Score, int Left) x, (float Score, int Left) y)
-        {
-            if (x.Score > y.Score)
-            {
-                return -1;
-            }
-
-            if (x.Score < y.Score)
-            {
-                return 1;
-            }
-
-            return x.Left.CompareTo(y.Left);
-        }
-    }
-
     /// <summary>Per-thread scratch: the merge queue and the reverse merges of unused pieces.</summary>
     private sealed class Workspace
     {
-        public PriorityQueue<Pair, (float Score, int Left)> Queue { get; } = new(PairPriorityComparer.Instance);
+        public PriorityQueue<Pair, ulong> Queue { get; } = new();
 
         public Dictionary<int, (int LeftStart, int LeftLength, int RightStart, int RightLength)> ReverseMerges { get; } = [];
     }

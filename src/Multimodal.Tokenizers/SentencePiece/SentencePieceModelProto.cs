@@ -44,7 +44,7 @@ internal sealed class SentencePieceTrainerSpec
     /// <summary>Gets or sets <c>pad_id</c> (field 43, default -1).</summary>
     public int PadId { get; set; } = -1;
 
-    /// <summary>Gets or sets the ids of the special-id fields (40 to 43) that the file sets explicitly.</summary>
+    /// <summary>Gets the special-id fields (40 to 43) that the file sets explicitly, with their values, for range checks.</summary>
     public List<(string Name, int Id)> ExplicitIds { get; } = [];
 
     /// <summary>Gets or sets <c>unk_piece</c> (field 45, default "&lt;unk&gt;").</summary>

@@ -144,7 +144,7 @@ internal ref struct SentencePieceProtoReader
         var remaining = _data.Length - _position;
         if (length > (ulong)remaining)
         {
-            Fail($"length-delimited field at byte {start} claims {length} bytes but only {remaining} remain");
+            Fail($"truncated length-delimited field at byte {start}: it claims {length} bytes but only {remaining} remain");
         }
 
         origin = Offset;

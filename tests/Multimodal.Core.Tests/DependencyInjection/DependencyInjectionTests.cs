@@ -143,14 +143,22 @@ public class DependencyInjectionTests
     [Fact]
     public async Task Generation_EmitsAnActivityAndMetrics_ForOpenTelemetry()
     {
+        // Listeners are process-wide and tests run in parallel: a unique model id keeps other tests' telemetry out.
         var t = new TestModel("abc");
-        using var model = t.Build();
+        var modelId = "telemetry-" + Guid.NewGuid().ToString("N");
+        using var model = t.Builder().UseModelId(modelId).Build();
         var activities = new List<Activity>();
         using var activityListener = new ActivityListener
         {
             ShouldListenTo = s => s.Name == MultimodalTelemetry.SourceName,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activities.Add,
+            ActivityStopped = a =>
+            {
+                lock (activities)
+                {
+                    activities.Add(a);
+                }
+            },
         };
         ActivitySource.AddActivityListener(activityListener);
         var completionTokens = 0L;
@@ -166,7 +174,7 @@ public class DependencyInjectionTests
         {
             foreach (var tag in tags)
             {
-                if (tag.Key == "multimodal.token.type" && (string?)tag.Value == "completion" && HasModel(tags, "test-model"))
+                if (tag.Key == "multimodal.token.type" && (string?)tag.Value == "completion" && HasModel(tags, modelId))
                 {
                     Interlocked.Add(ref completionTokens, value);
                 }
@@ -176,7 +184,7 @@ public class DependencyInjectionTests
 
         await model.GenerateAsync([new ChatMessage(ChatRole.User, "x")]);
 
-        var activity = Assert.Single(activities, a => (string?)a.GetTagItem("gen_ai.request.model") == "test-model");
+        var activity = Assert.Single(activities, a => (string?)a.GetTagItem("gen_ai.request.model") == modelId);
         Assert.Equal("multimodal.generate", activity.OperationName);
         Assert.Equal(4, activity.GetTagItem("gen_ai.usage.output_tokens"));
         Assert.Equal(4, Interlocked.Read(ref completionTokens));

@@ -30,7 +30,21 @@ public sealed class TestLanguageDecoder : ILanguageDecoder
 
     public bool Disposed { get; private set; }
 
-    public IDecoderState CreateState() => new State();
+    /// <summary>Gets the number of states created (including forks) and not yet disposed.</summary>
+    public int LiveStates => Volatile.Read(ref _liveStates);
+
+    /// <summary>Gets the largest number of live states seen at once.</summary>
+    public int PeakLiveStates { get; private set; }
+
+    private int _liveStates;
+
+    public IDecoderState CreateState() => new State(this);
+
+    private void Track(int delta)
+    {
+        var n = Interlocked.Add(ref _liveStates, delta);
+        PeakLiveStates = Math.Max(PeakLiveStates, n);
+    }
 
     public void Forward(IDecoderState state, DecoderInput input, Span<float> logits, CancellationToken cancellationToken = default)
     {
@@ -42,6 +56,8 @@ public sealed class TestLanguageDecoder : ILanguageDecoder
         }
 
         var s = (State)state;
+        ObjectDisposedException.ThrowIf(s.Disposed, s);
+        ObjectDisposedException.ThrowIf(Disposed, this);
         if (s.History.Count + input.Length > Metadata.ContextLength)
         {
             throw new ContextLengthExceededException(s.History.Count + input.Length, Metadata.ContextLength);
@@ -92,21 +108,41 @@ public sealed class TestLanguageDecoder : ILanguageDecoder
 
     public sealed class State : IDecoderState
     {
+        private readonly TestLanguageDecoder _owner;
+
+        public State(TestLanguageDecoder owner)
+        {
+            _owner = owner;
+            owner.Track(+1);
+        }
+
         public List<int> History { get; } = [];
 
         public int Length => History.Count;
 
         public bool Disposed { get; private set; }
 
-        public void Truncate(int length) => History.RemoveRange(length, History.Count - length);
+        public void Truncate(int length)
+        {
+            ObjectDisposedException.ThrowIf(Disposed, this);
+            History.RemoveRange(length, History.Count - length);
+        }
 
         public IDecoderState Fork()
         {
-            var copy = new State();
+            ObjectDisposedException.ThrowIf(Disposed, this);
+            var copy = new State(_owner);
             copy.History.AddRange(History);
             return copy;
         }
 
-        public void Dispose() => Disposed = true;
+        public void Dispose()
+        {
+            if (!Disposed)
+            {
+                Disposed = true;
+                _owner.Track(-1);
+            }
+        }
     }
 }
