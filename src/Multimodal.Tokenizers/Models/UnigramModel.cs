@@ -42,7 +42,13 @@ internal sealed class UnigramModel : ITokenizerModel
             }
 
             // Scores are read with the reference's parser: Viterbi ties are decided by their last bits.
-            vocab.Add((entry[0].GetString()!, SerdeJsonNumbers.Parse(entry[1].GetRawText())));
+            var raw = System.Text.Encoding.UTF8.GetBytes(entry[1].GetRawText());
+            if (!SerdeJsonFloat.TryParse(raw, out var score))
+            {
+                throw new ModelLoadException($"'{path}': Unigram vocab entry #{vocab.Count} has an invalid score {entry[1].GetRawText()}.", path);
+            }
+
+            vocab.Add((entry[0].GetString()!, score));
         }
 
         int? unkId = TokenizerJsonLoader.Optional(m, "unk_id") is { ValueKind: JsonValueKind.Number } u ? u.GetInt32() : null;

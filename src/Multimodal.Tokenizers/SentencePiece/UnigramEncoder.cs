@@ -50,7 +50,7 @@ internal sealed class UnigramEncoder
     /// <summary>Initializes an encoder with SentencePiece's semantics.</summary>
     /// <param name="pieces">The vocabulary in id order: piece, score and type.</param>
     /// <param name="unkId">The id of the unknown piece.</param>
-    /// <param name="byteFallback">Whether unknown characters become <c>&lt;0xXX&gt;</c> byte pieces (used only when all 256 exist).</param>
+    /// <param name="byteFallback">Whether unknown characters become <c>&lt;0xXX&gt;</c> byte pieces (a missing byte piece gives the unknown id, as <c>PieceToId</c> does).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="unkId"/> is not an id of <paramref name="pieces"/>.</exception>
     public UnigramEncoder(IReadOnlyList<(string Piece, float Score, SentencePiecePieceType Type)> pieces, int unkId, bool byteFallback)
         : this(ToProtos(pieces), unkId, byteFallback)
