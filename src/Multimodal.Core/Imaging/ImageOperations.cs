@@ -1,0 +1,245 @@
+// Copyright (c) Multimodal contributors.
+// Licensed under the MIT License.
+
+namespace Multimodal.Imaging;
+
+/// <summary>Pixel operations with Pillow's exact semantics: resize, crop, paste, expand to square.</summary>
+/// <remarks>All operations return new, tightly packed frames and never modify their input. Thread-safe.</remarks>
+public static class ImageOperations
+{
+    /// <summary>Resizes an image as Pillow's <c>Image.resize(size, resample)</c> does, bit for bit.</summary>
+    /// <param name="image">An 8-bit <see cref="ImagePixelFormat.Gray8"/>, <see cref="ImagePixelFormat.Rgb24"/> or <see cref="ImagePixelFormat.Rgba32"/> image.</param>
+    /// <param name="width">The output width.</param>
+    /// <param name="height">The output height.</param>
+    /// <param name="filter">The filter; Pillow's default for these modes is <see cref="ResampleFilter.Bicubic"/>.</param>
+    /// <returns>The resized image (a copy when the size is unchanged, as in Pillow).</returns>
+    /// <remarks>RGBA images are resampled with premultiplied alpha (Pillow converts to "RGBa" and back), except with <see cref="ResampleFilter.Nearest"/>.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
+    public static ImageFrame Resize(ImageFrame image, int width, int height, ResampleFilter filter = ResampleFilter.Bicubic)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return Resize(image, width, height, filter, (0f, 0f, image.Width, image.Height));
+    }
+
+    /// <summary>Resizes a region of an image as Pillow's <c>Image.resize(size, resample, box)</c> does.</summary>
+    /// <param name="image">An 8-bit image.</param>
+    /// <param name="width">The output width.</param>
+    /// <param name="height">The output height.</param>
+    /// <param name="filter">The filter.</param>
+    /// <param name="box">The source region (left, top, right, bottom) in pixels, possibly fractional.</param>
+    /// <returns>The resized region.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive or the box is outside the image.</exception>
+    public static ImageFrame Resize(ImageFrame image, int width, int height, ResampleFilter filter, (float Left, float Top, float Right, float Bottom) box)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        if (box.Left < 0 || box.Top < 0 || box.Right > image.Width || box.Bottom > image.Height || box.Right < box.Left || box.Bottom < box.Top)
+        {
+            throw new ArgumentOutOfRangeException(nameof(box), box, $"The box must lie within the {image.Width}x{image.Height} image.");
+        }
+
+        var unchanged = width == image.Width && height == image.Height && box == (0f, 0f, image.Width, image.Height);
+        if (unchanged)
+        {
+            return Copy(image);
+        }
+
+        var channels = image.BytesPerPixel;
+        var converted = image.Format == ImagePixelFormat.Rgba32 && filter != ResampleFilter.Nearest;
+        var source = converted ? Premultiply(image) : image;
+        var pixels = PillowResampler.Resize(source.Pixels.Span, source.Width, source.Height, source.RowStride, channels, width, height, filter, (box.Left, box.Top, box.Right, box.Bottom));
+        if (converted)
+        {
+            Unpremultiply(pixels);
+        }
+
+        return new ImageFrame(width, height, image.Format, pixels);
+    }
+
+    /// <summary>Crops as Pillow's <c>Image.crop(box)</c>: parts of the box outside the image are filled with zeros.</summary>
+    /// <param name="image">The image.</param>
+    /// <param name="left">Left edge (inclusive), may be negative.</param>
+    /// <param name="top">Top edge (inclusive), may be negative.</param>
+    /// <param name="right">Right edge (exclusive), may exceed the width.</param>
+    /// <param name="bottom">Bottom edge (exclusive), may exceed the height.</param>
+    /// <returns>The cropped image.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The box is empty or inverted.</exception>
+    public static ImageFrame Crop(ImageFrame image, int left, int top, int right, int bottom)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(right, left);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(bottom, top);
+        var canvas = new byte[(right - left) * (bottom - top) * image.BytesPerPixel];
+        var result = new ImageFrame(right - left, bottom - top, image.Format, canvas);
+        PasteInto(canvas, result, image, -left, -top);
+        return result;
+    }
+
+    /// <summary>Creates an image of one colour (Pillow's <c>Image.new(mode, size, color)</c>).</summary>
+    /// <param name="width">The width.</param>
+    /// <param name="height">The height.</param>
+    /// <param name="format">The pixel format.</param>
+    /// <param name="color">The colour, one value per channel (missing channels are 0; alpha defaults to 0 as in Pillow's tuple form).</param>
+    /// <returns>The image.</returns>
+    public static ImageFrame Canvas(int width, int height, ImagePixelFormat format, params ReadOnlySpan<byte> color)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        var bpp = ImageFrame.BytesPerPixelOf(format);
+        var pixel = new byte[bpp];
+        color[..Math.Min(bpp, color.Length)].CopyTo(pixel);
+        var pixels = new byte[width * height * bpp];
+        for (var i = 0; i < pixels.Length; i += bpp)
+        {
+            pixel.CopyTo(pixels, i);
+        }
+
+        return new ImageFrame(width, height, format, pixels);
+    }
+
+    /// <summary>Returns a copy of <paramref name="target"/> with <paramref name="image"/> pasted at (x, y), clipped to the target (Pillow's <c>Image.paste(im, (x, y))</c> without a mask).</summary>
+    /// <param name="target">The image to paste onto.</param>
+    /// <param name="image">The image to paste; same pixel format as the target.</param>
+    /// <param name="x">The left offset, may be negative.</param>
+    /// <param name="y">The top offset, may be negative.</param>
+    /// <returns>The combined image.</returns>
+    /// <exception cref="ArgumentException">The formats differ.</exception>
+    public static ImageFrame Paste(ImageFrame target, ImageFrame image, int x, int y)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(image);
+        var copy = Copy(target);
+        var buffer = System.Runtime.InteropServices.MemoryMarshal.AsMemory(copy.Pixels).ToArray();
+        var result = new ImageFrame(copy.Width, copy.Height, copy.Format, buffer);
+        PasteInto(buffer, result, image, x, y);
+        return result;
+    }
+
+    /// <summary>Pads an image to a square of its longer side, centred, on a background colour (LLaVA's <c>expand2square</c>).</summary>
+    /// <param name="image">The image.</param>
+    /// <param name="background">The background colour, one value per channel.</param>
+    /// <returns>The square image (the input, copied, when already square).</returns>
+    public static ImageFrame ExpandToSquare(ImageFrame image, params ReadOnlySpan<byte> background)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (image.Width == image.Height)
+        {
+            return Copy(image);
+        }
+
+        var side = Math.Max(image.Width, image.Height);
+        var canvas = Canvas(side, side, image.Format, background);
+        return image.Width > image.Height
+            ? Paste(canvas, image, 0, (image.Width - image.Height) / 2)
+            : Paste(canvas, image, (image.Height - image.Width) / 2, 0);
+    }
+
+    /// <summary>Converts to RGB as Pillow's <c>convert("RGB")</c> does: alpha is dropped (not composited), grey is replicated.</summary>
+    /// <param name="image">The image.</param>
+    /// <returns>An <see cref="ImagePixelFormat.Rgb24"/> image.</returns>
+    public static ImageFrame ToRgb(ImageFrame image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (image.Format == ImagePixelFormat.Rgb24)
+        {
+            return image;
+        }
+
+        var output = new byte[image.Width * image.Height * 3];
+        var bpp = image.BytesPerPixel;
+        for (var y = 0; y < image.Height; y++)
+        {
+            var row = image.GetRow(y);
+            var dst = output.AsSpan(y * image.Width * 3);
+            for (var x = 0; x < image.Width; x++)
+            {
+                var p = row.Slice(x * bpp);
+                dst[x * 3] = p[0];
+                dst[(x * 3) + 1] = bpp == 1 ? p[0] : p[1];
+                dst[(x * 3) + 2] = bpp == 1 ? p[0] : p[2];
+            }
+        }
+
+        return new ImageFrame(image.Width, image.Height, ImagePixelFormat.Rgb24, output);
+    }
+
+    private static ImageFrame Copy(ImageFrame image)
+    {
+        var rowBytes = image.Width * image.BytesPerPixel;
+        var output = new byte[rowBytes * image.Height];
+        for (var y = 0; y < image.Height; y++)
+        {
+            image.GetRow(y).CopyTo(output.AsSpan(y * rowBytes));
+        }
+
+        return new ImageFrame(image.Width, image.Height, image.Format, output);
+    }
+
+    private static void PasteInto(byte[] canvas, ImageFrame canvasFrame, ImageFrame image, int x, int y)
+    {
+        if (image.Format != canvasFrame.Format)
+        {
+            throw new ArgumentException($"Cannot paste a {image.Format} image onto a {canvasFrame.Format} image.", nameof(image));
+        }
+
+        var bpp = image.BytesPerPixel;
+        var x0 = Math.Max(0, x);
+        var x1 = Math.Min(canvasFrame.Width, x + image.Width);
+        var y0 = Math.Max(0, y);
+        var y1 = Math.Min(canvasFrame.Height, y + image.Height);
+        if (x1 <= x0 || y1 <= y0)
+        {
+            return;
+        }
+
+        for (var row = y0; row < y1; row++)
+        {
+            image.GetRow(row - y).Slice((x0 - x) * bpp, (x1 - x0) * bpp).CopyTo(canvas.AsSpan(((row * canvasFrame.Width) + x0) * bpp));
+        }
+    }
+
+    /// <summary>RGBA → RGBa as Pillow's <c>rgbA2rgba</c>: each colour × alpha / 255 with its MULDIV255 rounding.</summary>
+    private static ImageFrame Premultiply(ImageFrame image)
+    {
+        var output = new byte[image.Width * image.Height * 4];
+        for (var y = 0; y < image.Height; y++)
+        {
+            var row = image.GetRow(y);
+            var dst = output.AsSpan(y * image.Width * 4);
+            for (var i = 0; i < row.Length; i += 4)
+            {
+                int alpha = row[i + 3];
+                dst[i] = MulDiv255(row[i], alpha);
+                dst[i + 1] = MulDiv255(row[i + 1], alpha);
+                dst[i + 2] = MulDiv255(row[i + 2], alpha);
+                dst[i + 3] = (byte)alpha;
+            }
+        }
+
+        return new ImageFrame(image.Width, image.Height, ImagePixelFormat.Rgba32, output);
+    }
+
+    private static byte MulDiv255(int a, int b)
+    {
+        var tmp = (a * b) + 128;
+        return (byte)(((tmp >> 8) + tmp) >> 8);
+    }
+
+    /// <summary>RGBa → RGBA as Pillow's <c>rgba2rgbA</c>: colours × 255 / alpha (integer division, clipped), untouched at alpha 0 or 255.</summary>
+    private static void Unpremultiply(byte[] pixels)
+    {
+        for (var i = 0; i < pixels.Length; i += 4)
+        {
+            int alpha = pixels[i + 3];
+            if (alpha is 0 or 255)
+            {
+                continue;
+            }
+
+            pixels[i] = (byte)Math.Min(255, 255 * pixels[i] / alpha);
+            pixels[i + 1] = (byte)Math.Min(255, 255 * pixels[i + 1] / alpha);
+            pixels[i + 2] = (byte)Math.Min(255, 255 * pixels[i + 2] / alpha);
+        }
+    }
+}
