@@ -101,14 +101,27 @@ public sealed class AveragePoolingTokenMerger : ITokenMerger
     }
 }
 
-/// <summary>Converts a view to a <c>[3, H, W]</c> float tensor: rescale by 1/255, then normalise per channel with a mean and standard deviation (no resizing).</summary>
+/// <summary>How 8-bit values become [0, 1] floats before normalisation; the two references round differently.</summary>
+public enum RescaleMode
+{
+    /// <summary>Hugging Face image processors: <c>(v.astype(float64) * (1/255)).astype(float32)</c> (LLaVA, LongVA, AuroraCap).</summary>
+    HuggingFace,
+
+    /// <summary>torchvision's <c>ToTensor</c>: <c>float32(v) / 255</c> in single precision (MiniCPM-V, Aria).</summary>
+    Torchvision,
+}
+
+/// <summary>Converts a view to a <c>[3, H, W]</c> float tensor: rescale to [0, 1], then normalise per channel with a mean and standard deviation in float32 (no resizing).</summary>
 /// <remarks>Resizing belongs to the family processors; this is the last step they share, and the whole processor for views that are already the right size.</remarks>
 public sealed class NormalizingImageProcessor : IImageProcessor
 {
+    private readonly float[] _lookup;
+
     /// <summary>Initializes a processor.</summary>
     /// <param name="mean">The per-channel mean (RGB), after rescaling to [0, 1].</param>
     /// <param name="std">The per-channel standard deviation (RGB).</param>
-    public NormalizingImageProcessor(ReadOnlySpan<float> mean, ReadOnlySpan<float> std)
+    /// <param name="rescale">Which reference's rescaling to reproduce.</param>
+    public NormalizingImageProcessor(ReadOnlySpan<float> mean, ReadOnlySpan<float> std, RescaleMode rescale = RescaleMode.HuggingFace)
     {
         if (mean.Length != 3 || std.Length != 3)
         {
@@ -122,7 +135,22 @@ public sealed class NormalizingImageProcessor : IImageProcessor
 
         Mean = mean.ToArray();
         Std = std.ToArray();
+        Rescale = rescale;
+
+        // One float per (channel, byte value): exact for either reference, and a table lookup per pixel.
+        _lookup = new float[3 * 256];
+        for (var c = 0; c < 3; c++)
+        {
+            for (var v = 0; v < 256; v++)
+            {
+                var rescaled = rescale == RescaleMode.HuggingFace ? (float)(v * (1.0 / 255.0)) : v / 255f;
+                _lookup[(c * 256) + v] = (rescaled - Mean[c]) / Std[c];
+            }
+        }
     }
+
+    /// <summary>Gets the rescaling rule.</summary>
+    public RescaleMode Rescale { get; }
 
     /// <summary>Gets the OpenAI CLIP mean.</summary>
     public static ReadOnlySpan<float> ClipMean => [0.48145466f, 0.4578275f, 0.40821073f];
@@ -140,26 +168,47 @@ public sealed class NormalizingImageProcessor : IImageProcessor
     public DenseTensor<float> Process(ImageView view)
     {
         ArgumentNullException.ThrowIfNull(view);
-        var image = view.Image;
+        var tensor = new DenseTensor<float>(3, view.Image.Height, view.Image.Width);
+        ProcessInto(view.Image, tensor.Span);
+        return tensor;
+    }
+
+    /// <summary>Normalises several images of one size into one <c>[N, 3, H, W]</c> tensor.</summary>
+    /// <param name="images">The images, all the same size.</param>
+    /// <returns>The batch.</returns>
+    /// <exception cref="ArgumentException">The images differ in size or the list is empty.</exception>
+    public DenseTensor<float> ProcessBatch(IReadOnlyList<ImageFrame> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0)
+        {
+            throw new ArgumentException("The batch is empty.", nameof(images));
+        }
+
+        int w = images[0].Width, h = images[0].Height;
+        var batch = new DenseTensor<float>(images.Count, 3, h, w);
+        var plane = 3 * w * h;
+        for (var i = 0; i < images.Count; i++)
+        {
+            if (images[i].Width != w || images[i].Height != h)
+            {
+                throw new ArgumentException($"Image {i} is {images[i].Width}x{images[i].Height}; the batch is {w}x{h}.", nameof(images));
+            }
+
+            ProcessInto(images[i], batch.Span.Slice(i * plane, plane));
+        }
+
+        return batch;
+    }
+
+    private void ProcessInto(ImageFrame image, Span<float> dst)
+    {
         var w = image.Width;
         var h = image.Height;
-        var tensor = new DenseTensor<float>(3, h, w);
-        var dst = tensor.Span;
         var plane = w * h;
         var bpp = image.BytesPerPixel;
 
-        // Same operation order as Hugging Face's image processors: rescale in float64, cast to float32,
-        // then (v - mean) / std in float32. A lookup table per channel makes that exact and cheap.
-        Span<float> lut = stackalloc float[3 * 256];
-        for (var c = 0; c < 3; c++)
-        {
-            for (var v = 0; v < 256; v++)
-            {
-                var rescaled = (float)(v * (1.0 / 255.0));
-                lut[(c * 256) + v] = (rescaled - Mean[c]) / Std[c];
-            }
-        }
-
+        var lut = _lookup;
         for (var y = 0; y < h; y++)
         {
             var row = image.GetRow(y);
@@ -173,7 +222,5 @@ public sealed class NormalizingImageProcessor : IImageProcessor
                 }
             }
         }
-
-        return tensor;
     }
 }
