@@ -1,0 +1,196 @@
+// Copyright (c) Multimodal contributors.
+// Licensed under the MIT License.
+
+using System.Runtime.CompilerServices;
+using Multimodal.Imaging;
+
+namespace Multimodal.Preprocessing;
+
+/// <summary>
+/// Aria's image pipeline (rhymes-ai/Aria <c>aria/model/vision_processor.py</c>, <c>AriaVisionProcessor</c>): optionally
+/// split the image into <c>max_image_size</c> tiles with the whole image first (<c>_split_image</c>); then every crop is
+/// converted to RGB, resized with PIL bicubic so its long side is <c>max_image_size</c> (short side at least
+/// <c>min_image_size</c>), padded right and bottom with zeros to a square (<c>keep_ratio_resize_and_pixel_mask</c>), and
+/// normalised with torchvision's <c>ToTensor</c> and mean = std = 0.5 (so padding becomes −1).
+/// </summary>
+/// <remarks>
+/// <para>Options: <see cref="ImageSplitOptionKeys.MaxImageSize"/> (490 or 980) and
+/// <see cref="ImageSplitOptionKeys.SplitImage"/> (off by default, as everywhere in the reference). As in the reference,
+/// the split resizes the original image before the RGB conversion, so an RGBA image is resampled with premultiplied
+/// alpha there. This follows the original rhymes-ai code, not the transformers port. See FAMILIES.md §A.1–A.2.</para>
+/// <para>The pixel mask (<c>pixel_mask</c>: true on the resized area, false on the padding) of a view comes from
+/// <see cref="GetPixelMask"/>. The preprocessor remembers, weakly, the resize of every view its <see cref="Split"/>
+/// produced; a view it did not produce (for example a raw video frame) is treated as the reference treats any image
+/// given to the processor: resized and padded to <see cref="MaxImageSize"/> by <see cref="Process"/>, with the matching
+/// mask.</para>
+/// <para>Every crop yields 256 tokens at 980 and 128 at 490.</para>
+/// <para>Thread-safety: instances are thread-safe (the view table is a <see cref="ConditionalWeakTable{TKey, TValue}"/>)
+/// and may be shared.</para>
+/// </remarks>
+public sealed class AriaImagePreprocessor : IImageSplitter, IImageProcessor, IViewTokenCounter
+{
+    private readonly AriaImageGeometry _geometry;
+    private readonly ConditionalWeakTable<ImageFrame, AriaResizeGeometry> _produced = new();
+
+    /// <summary>Initializes the preprocessor.</summary>
+    /// <param name="maxImageSize">The processor's <c>max_image_size</c>, the default of the option: 980 or 490.</param>
+    /// <param name="minImageSize">The processor's <c>min_image_size</c>: the floor of the short side after resizing.</param>
+    /// <param name="splitRatios">The <c>split_ratio</c> candidates (columns, rows); defaults to <see cref="AriaImageGeometry.DefaultSplitRatios"/>.</param>
+    /// <param name="splitImage">The default of the <c>split_image</c> option.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxImageSize"/> is neither 490 nor 980, or <paramref name="minImageSize"/> is not in [1, 490].</exception>
+    /// <exception cref="ArgumentException"><paramref name="splitRatios"/> is empty or has a non-positive entry.</exception>
+    public AriaImagePreprocessor(int maxImageSize = 980, int minImageSize = 336, IEnumerable<GridShape>? splitRatios = null, bool splitImage = false)
+    {
+        // Both sizes must be usable, since a request may switch max_image_size.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(minImageSize, 490);
+        _geometry = new AriaImageGeometry(maxImageSize, minImageSize, splitRatios);
+        SplitImage = splitImage;
+    }
+
+    /// <summary>Gets Aria's default preprocessor: 980, no split.</summary>
+    public static AriaImagePreprocessor Aria { get; } = new();
+
+    /// <summary>Gets the default <c>max_image_size</c> (the crop side).</summary>
+    public int MaxImageSize => _geometry.MaxImageSize;
+
+    /// <summary>Gets the floor of the short side after the keep-ratio resize.</summary>
+    public int MinImageSize => _geometry.MinImageSize;
+
+    /// <summary>Gets the split candidates (columns, rows).</summary>
+    public IReadOnlyList<GridShape> SplitRatios => _geometry.SplitRatios;
+
+    /// <summary>Gets the default of the <c>split_image</c> option.</summary>
+    public bool SplitImage { get; }
+
+    /// <summary>Computes the crops one image gets with the given options.</summary>
+    /// <param name="size">The image size.</param>
+    /// <param name="options">The per-request options (<see cref="ImageSplitOptionKeys.MaxImageSize"/>, <see cref="ImageSplitOptionKeys.SplitImage"/>).</param>
+    /// <returns>The crops, their resizes and the split ratio.</returns>
+    /// <exception cref="ArgumentException">An option has the wrong type.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A side of <paramref name="size"/> is not positive, or <c>max_image_size</c> is neither 490 nor 980.</exception>
+    public AriaLayout GetLayout(PixelSize size, IReadOnlyDictionary<string, object?>? options = null)
+    {
+        var maxImageSize = ImageSplitOptionKeys.GetInt32(options, ImageSplitOptionKeys.MaxImageSize, MaxImageSize);
+        var split = ImageSplitOptionKeys.GetBoolean(options, ImageSplitOptionKeys.SplitImage, SplitImage);
+        if (maxImageSize is not (490 or 980))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), maxImageSize, "The max_image_size option must be either 490 or 980.");
+        }
+
+        var geometry = maxImageSize == MaxImageSize ? _geometry : new AriaImageGeometry(maxImageSize, MinImageSize, _geometry.SplitRatios);
+        return geometry.Compute(size, split);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The views are square RGB crops of <c>max_image_size</c>, already resized and padded: the global crop
+    /// (<see cref="ImageViewKind.Global"/>) first, then the tiles row-major when split; the grid is the split ratio
+    /// (0 × 0 when not split).</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="image"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">An option has the wrong type.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><c>max_image_size</c> is neither 490 nor 980.</exception>
+    public ImageSplit Split(ImageFrame image, IReadOnlyDictionary<string, object?>? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var layout = GetLayout(new PixelSize(image.Width, image.Height), options);
+
+        // _split_image: resized_img = image.resize((M·c, M·r)) on the image as given (PIL's default filter, bicubic).
+        var splitSource = layout.SplitResizeSize is { } splitSize ? FamilyPixels.ResizeBicubic(image, splitSize) : null;
+        var views = new List<ImageView>(layout.NumCrops);
+        foreach (var crop in layout.Crops)
+        {
+            var source = crop.SourceBox is { } box ? FamilyPixels.Crop(splitSource!, box) : image;
+            var padded = KeepRatioResizeAndPad(ImageOperations.ToRgb(source), crop.Resize);
+            _produced.AddOrUpdate(padded, crop.Resize);
+            views.Add(new ImageView(padded, crop.Kind, crop.Row, crop.Column));
+        }
+
+        return layout.SplitRatio is { } ratio
+            ? new ImageSplit(views, ratio.Rows, ratio.Columns)
+            : new ImageSplit(views);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>A view from <see cref="Split"/> is only normalised; any other view is first converted to RGB, resized and
+    /// padded to <see cref="MaxImageSize"/> as the reference processor does with any image.</remarks>
+    public DenseTensor<float> Process(ImageView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        if (_produced.TryGetValue(view.Image, out _))
+        {
+            return FamilyPixels.HalfTorchvision.Process(view);
+        }
+
+        var rgb = ImageOperations.ToRgb(view.Image);
+        var padded = KeepRatioResizeAndPad(rgb, ResizeOf(rgb));
+        return FamilyPixels.HalfTorchvision.Process(view with { Image = padded });
+    }
+
+    /// <summary>Returns a view's <c>pixel_mask</c>: true on the resized image, false on the right and bottom padding.</summary>
+    /// <param name="view">A view from <see cref="Split"/>, or any view <see cref="Process"/> accepts.</param>
+    /// <returns>A <c>[max_image_size, max_image_size]</c> mask, row-major.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="view"/> is <see langword="null"/>.</exception>
+    public DenseTensor<bool> GetPixelMask(ImageView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        return CreatePixelMask(GetResize(view));
+    }
+
+    /// <summary>Builds a <c>pixel_mask</c> from a keep-ratio resize: <c>mask[:new_h, :new_w] = True</c> on a canvas² of false.</summary>
+    /// <param name="resize">The resize and padding of one crop.</param>
+    /// <returns>A <c>[canvas, canvas]</c> mask, row-major.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="resize"/> is <see langword="null"/>.</exception>
+    public static DenseTensor<bool> CreatePixelMask(AriaResizeGeometry resize)
+    {
+        ArgumentNullException.ThrowIfNull(resize);
+        var side = resize.CanvasSize;
+        var mask = new DenseTensor<bool>(side, side);
+        var span = mask.Span;
+        for (var y = 0; y < resize.ResizeSize.Height; y++)
+        {
+            span.Slice(y * side, resize.ResizeSize.Width).Fill(true);
+        }
+
+        return mask;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Each view counts the tokens of its crop size (<see cref="AriaImageGeometry.TokensPerCropFor"/>: 256 at 980,
+    /// 128 at 490); a video frame is one crop.</remarks>
+    public IReadOnlyList<int> GetViewTokenCounts(ImageSplit split, VisualInputKind kind = VisualInputKind.Image)
+    {
+        ArgumentNullException.ThrowIfNull(split);
+        return [.. split.Views.Select(v => AriaImageGeometry.TokensPerCropFor(GetResize(v).CanvasSize))];
+    }
+
+    /// <summary>Splits, processes and counts one image.</summary>
+    /// <param name="image">The image.</param>
+    /// <param name="options">The per-request options (<see cref="ImageSplitOptionKeys.MaxImageSize"/>, <see cref="ImageSplitOptionKeys.SplitImage"/>).</param>
+    /// <returns>The crops, their <c>[3, M, M]</c> tensors and token counts (masks from <see cref="GetPixelMask"/>).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="image"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">An option has the wrong type.</exception>
+    public PreprocessedImage Preprocess(ImageFrame image, IReadOnlyDictionary<string, object?>? options = null) =>
+        PreprocessedImage.Create(this, image, options);
+
+    /// <summary>The resize a view had (from <see cref="Split"/>) or will get (in <see cref="Process"/>).</summary>
+    private AriaResizeGeometry GetResize(ImageView view) =>
+        _produced.TryGetValue(view.Image, out var resize) ? resize : ResizeOf(view.Image);
+
+    private AriaResizeGeometry ResizeOf(ImageFrame image) =>
+        AriaImageGeometry.KeepRatioResize(new PixelSize(image.Width, image.Height), MaxImageSize, MinImageSize);
+
+    /// <summary>
+    /// <c>keep_ratio_resize_and_pixel_mask</c>'s pixels: <c>img.resize(new_size, BICUBIC)</c>, then
+    /// <c>ImageOps.expand(img, (0, 0, right, bottom), fill=0)</c>.
+    /// </summary>
+    private static ImageFrame KeepRatioResizeAndPad(ImageFrame rgb, AriaResizeGeometry resize)
+    {
+        var resized = FamilyPixels.ResizeBicubic(rgb, resize.ResizeSize);
+        if (resize.PaddingRight == 0 && resize.PaddingBottom == 0)
+        {
+            return ReferenceEquals(resized, rgb) ? FamilyPixels.Crop(rgb, new PixelBox(0, 0, rgb.Width, rgb.Height)) : resized;
+        }
+
+        var canvas = ImageOperations.Canvas(resize.CanvasSize, resize.CanvasSize, ImagePixelFormat.Rgb24);
+        return ImageOperations.Paste(canvas, resized, 0, 0);
+    }
+}
