@@ -20,7 +20,7 @@ fi
 say ".NET SDK $(dotnet --version)"
 
 # 2. Debian packages. The list grows as features that use native libraries land (FFmpeg, poppler, ...).
-APT_PACKAGES=()
+APT_PACKAGES=(libturbojpeg0 libwebp7)
 if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

@@ -42,7 +42,7 @@ internal static class CliApp
         if (parse.Errors.Count > 0)
         {
             // One line, as for every other error; the help text is one flag away.
-            var messages = string.Join(" ", parse.Errors.Select(e => e.Message.TrimEnd('.') + "."));
+            var messages = string.Join(" ", parse.Errors.Select(e => System.Text.RegularExpressions.Regex.Replace(e.Message.ReplaceLineEndings(" "), @"\s+", " ").Trim().TrimEnd('.') + "."));
             await error.WriteLineAsync($"error: {messages} Run 'multimodal --help' for usage.").ConfigureAwait(false);
             return 1;
         }
@@ -83,6 +83,8 @@ internal static class CliApp
         };
         root.Add(InspectCommand.Create(output));
         root.Add(TokenizeCommand.Create(output, () => input));
+        root.Add(ImageCommands.Create(output));
+        root.Add(PreprocessCommand.Create(output));
 
         // The built-in --version reports the entry assembly, which is the test host under tests; report ours.
         foreach (var version in root.Options.OfType<VersionOption>())
