@@ -109,9 +109,8 @@ public static class ImageOperations
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(image);
-        var copy = Copy(target);
-        var buffer = System.Runtime.InteropServices.MemoryMarshal.AsMemory(copy.Pixels).ToArray();
-        var result = new ImageFrame(copy.Width, copy.Height, copy.Format, buffer);
+        var buffer = CopyPixels(target);
+        var result = new ImageFrame(target.Width, target.Height, target.Format, buffer);
         PasteInto(buffer, result, image, x, y);
         return result;
     }
@@ -128,11 +127,32 @@ public static class ImageOperations
             return Copy(image);
         }
 
+        // One allocation: the background is written only where the image will not be.
         var side = Math.Max(image.Width, image.Height);
-        var canvas = Canvas(side, side, image.Format, background);
-        return image.Width > image.Height
-            ? Paste(canvas, image, 0, (image.Width - image.Height) / 2)
-            : Paste(canvas, image, (image.Height - image.Width) / 2, 0);
+        var bpp = image.BytesPerPixel;
+        var buffer = GC.AllocateUninitializedArray<byte>(side * side * bpp);
+        var (x0, y0) = image.Width > image.Height ? (0, (image.Width - image.Height) / 2) : ((image.Height - image.Width) / 2, 0);
+        Span<byte> pixel = stackalloc byte[bpp];
+        pixel.Clear();
+        background[..Math.Min(bpp, background.Length)].CopyTo(pixel);
+        for (var row = 0; row < side; row++)
+        {
+            var dst = buffer.AsSpan(row * side * bpp, side * bpp);
+            var inside = row >= y0 && row < y0 + image.Height;
+            for (var col = 0; col < side; col++)
+            {
+                if (inside && col == x0)
+                {
+                    image.GetRow(row - y0).CopyTo(dst.Slice(col * bpp));
+                    col += image.Width - 1;
+                    continue;
+                }
+
+                pixel.CopyTo(dst.Slice(col * bpp, bpp));
+            }
+        }
+
+        return new ImageFrame(side, side, image.Format, buffer);
     }
 
     /// <summary>Converts to RGB as Pillow's <c>convert("RGB")</c> does: alpha is dropped (not composited), grey is replicated.</summary>
@@ -164,16 +184,24 @@ public static class ImageOperations
         return new ImageFrame(image.Width, image.Height, ImagePixelFormat.Rgb24, output);
     }
 
-    private static ImageFrame Copy(ImageFrame image)
+    private static ImageFrame Copy(ImageFrame image) => new(image.Width, image.Height, image.Format, CopyPixels(image));
+
+    private static byte[] CopyPixels(ImageFrame image)
     {
         var rowBytes = image.Width * image.BytesPerPixel;
-        var output = new byte[rowBytes * image.Height];
+        var output = GC.AllocateUninitializedArray<byte>(rowBytes * image.Height);
+        if (image.RowStride == rowBytes)
+        {
+            image.Pixels.Span[..output.Length].CopyTo(output);
+            return output;
+        }
+
         for (var y = 0; y < image.Height; y++)
         {
             image.GetRow(y).CopyTo(output.AsSpan(y * rowBytes));
         }
 
-        return new ImageFrame(image.Width, image.Height, image.Format, output);
+        return output;
     }
 
     private static void PasteInto(byte[] canvas, ImageFrame canvasFrame, ImageFrame image, int x, int y)

@@ -55,37 +55,30 @@ internal static class PillowResampler
         var firstRow = boundsV[0];
         var lastRow = boundsV[(outHeight * 2) - 2] + boundsV[(outHeight * 2) - 1];
 
-        byte[] current;
-        int currentWidth, currentHeight, currentStride;
-        if (needHorizontal)
+        if (!needHorizontal)
         {
-            for (var i = 0; i < outHeight; i++)
-            {
-                boundsV[i * 2] -= firstRow;
-            }
-
-            currentHeight = lastRow - firstRow;
-            currentWidth = outWidth;
-            currentStride = outWidth * channels;
-            current = new byte[currentStride * currentHeight];
-            Horizontal(source, stride, channels, firstRow, currentHeight, outWidth, kh, boundsH, coeffsH, current);
-        }
-        else
-        {
-            // The vertical pass reads the source directly (at its own offsets).
-            current = source.ToArray();
-            currentWidth = width;
-            currentHeight = height;
-            currentStride = stride;
+            // The vertical pass reads the source in place, at its own row offsets.
+            var direct = new byte[outWidth * outHeight * channels];
+            Vertical(source, stride, width, channels, outHeight, kv, boundsV, coeffsV, direct);
+            return direct;
         }
 
+        for (var i = 0; i < outHeight; i++)
+        {
+            boundsV[i * 2] -= firstRow;
+        }
+
+        var currentHeight = lastRow - firstRow;
+        var currentStride = outWidth * channels;
+        var current = GC.AllocateUninitializedArray<byte>(currentStride * currentHeight);
+        Horizontal(source, stride, channels, firstRow, currentHeight, outWidth, kh, boundsH, coeffsH, current);
         if (!needVertical)
         {
-            return Tight(current, currentWidth, currentHeight, currentStride, channels);
+            return current;
         }
 
         var output = new byte[outWidth * outHeight * channels];
-        Vertical(current, currentStride, currentWidth, channels, outHeight, kv, boundsV, coeffsV, output);
+        Vertical(current, currentStride, outWidth, channels, outHeight, kv, boundsV, coeffsV, output);
         return output;
     }
 
@@ -308,7 +301,7 @@ internal static class PillowResampler
         return y;
     }
 
-    private static unsafe void Vertical(byte[] source, int stride, int width, int channels, int outHeight, int ksize, int[] bounds, int[] coeffs, byte[] output)
+    private static unsafe void Vertical(ReadOnlySpan<byte> source, int stride, int width, int channels, int outHeight, int ksize, int[] bounds, int[] coeffs, byte[] output)
     {
         const int Half = 1 << (PrecisionBits - 1);
         var rowBytes = width * channels;
@@ -424,23 +417,6 @@ internal static class PillowResampler
             }
 
             yo += a4;
-        }
-
-        return output;
-    }
-
-    private static byte[] Tight(byte[] pixels, int width, int height, int stride, int channels)
-    {
-        var rowBytes = width * channels;
-        if (stride == rowBytes && pixels.Length == rowBytes * height)
-        {
-            return pixels;
-        }
-
-        var output = new byte[rowBytes * height];
-        for (var y = 0; y < height; y++)
-        {
-            pixels.AsSpan(y * stride, rowBytes).CopyTo(output.AsSpan(y * rowBytes));
         }
 
         return output;

@@ -206,19 +206,36 @@ public sealed class NormalizingImageProcessor : IImageProcessor
         var w = image.Width;
         var h = image.Height;
         var plane = w * h;
+        var lut = _lookup.AsSpan();
+        var lutR = lut[..256];
+        var lutG = lut.Slice(256, 256);
+        var lutB = lut.Slice(512, 256);
+        var dstR = dst[..plane];
+        var dstG = dst.Slice(plane, plane);
+        var dstB = dst.Slice(2 * plane, plane);
         var bpp = image.BytesPerPixel;
-
-        var lut = _lookup;
         for (var y = 0; y < h; y++)
         {
             var row = image.GetRow(y);
-            for (var x = 0; x < w; x++)
+            var o = y * w;
+            if (bpp == 1)
             {
-                var p = row.Slice(x * bpp);
-                for (var c = 0; c < 3; c++)
+                for (var x = 0; x < w; x++)
                 {
-                    var value = bpp == 1 ? p[0] : p[c];
-                    dst[(c * plane) + (y * w) + x] = lut[(c * 256) + value];
+                    var v = row[x];
+                    dstR[o + x] = lutR[v];
+                    dstG[o + x] = lutG[v];
+                    dstB[o + x] = lutB[v];
+                }
+            }
+            else
+            {
+                // Straight-line RGB(A): one table lookup per channel, planes written sequentially.
+                for (int x = 0, i = 0; x < w; x++, i += bpp)
+                {
+                    dstR[o + x] = lutR[row[i]];
+                    dstG[o + x] = lutG[row[i + 1]];
+                    dstB[o + x] = lutB[row[i + 2]];
                 }
             }
         }
