@@ -1,7 +1,6 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
-using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using Multimodal.Media.Images;
 using Multimodal.Preprocessing;
@@ -17,7 +16,7 @@ namespace Multimodal.Benchmarks;
 [BenchmarkCategory("Imaging")]
 public class FamilyPreprocessBenchmarks
 {
-    private Process? _python;
+    private PeerProcess? _python;
     private string _path = string.Empty;
     private byte[] _jpeg = [];
     private readonly ImageDecoder _decoder = new();
@@ -31,18 +30,10 @@ public class FamilyPreprocessBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var root = TokenizerBenchmarks.CorpusPath[..TokenizerBenchmarks.CorpusPath.IndexOf("tests", StringComparison.Ordinal)];
-        _python = Process.Start(new ProcessStartInfo("/usr/bin/python3", [Path.Combine(root, "eng", "images", "bench_family_server.py")])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("Cannot start python3.");
-        Expect("ready");
+        _python = new PeerProcess("/usr/bin/python3", Path.Combine(PeerProcess.RepositoryRoot, "eng", "images", "bench_family_server.py"));
         var size = Image.Split('x');
         _path = Path.Combine(Path.GetTempPath(), $"mm-bench-{Image}.jpg");
-        Send($"jpeg {_path} {size[0]} {size[1]}");
-        Expect("ok");
+        _python.Expect($"jpeg {_path} {size[0]} {size[1]}", "ok");
         _jpeg = File.ReadAllBytes(_path);
 
         // Same number of views on both sides, or the comparison is meaningless.
@@ -55,18 +46,12 @@ public class FamilyPreprocessBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _python?.StandardInput.Close();
-        _python?.WaitForExit(5000);
-        _python?.Dispose();
-    }
+    public void Cleanup() => _python?.Dispose();
 
     [Benchmark(Baseline = true, Description = "reference: Pillow decode + family algorithm (PIL/NumPy)")]
     public string Reference()
     {
-        Send($"run {Family} {_path}");
-        return _python!.StandardOutput.ReadLine()!;
+        return _python!.Ask($"run {Family} {_path}");
     }
 
     [Benchmark(Description = "ImageDecoder + family preprocessor")]
@@ -82,20 +67,5 @@ public class FamilyPreprocessBenchmarks
             _ => AriaImagePreprocessor.Aria.Preprocess(frame),
         };
         return result.PixelValues.Count;
-    }
-
-    private void Send(string line)
-    {
-        _python!.StandardInput.WriteLine(line);
-        _python.StandardInput.Flush();
-    }
-
-    private void Expect(string line)
-    {
-        var got = _python!.StandardOutput.ReadLine();
-        if (got != line)
-        {
-            throw new InvalidOperationException($"Python peer said '{got}', expected '{line}'. Are python3-pil and python3-numpy installed?");
-        }
     }
 }

@@ -1,7 +1,6 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
-using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using Multimodal.Imaging;
 
@@ -15,7 +14,7 @@ namespace Multimodal.Benchmarks;
 [BenchmarkCategory("Imaging")]
 public class ResizeBenchmarks
 {
-    private Process? _python;
+    private PeerProcess? _python;
     private ImageFrame _image = null!;
 
     [Params("1920x1080->448x336", "4032x3024->448x336", "4032x3024->980x735")]
@@ -40,32 +39,18 @@ public class ResizeBenchmarks
         var pixels = new byte[w * h * 3];
         rng.NextBytes(pixels);
         _image = new ImageFrame(w, h, ImagePixelFormat.Rgb24, pixels);
-        var root = TokenizerBenchmarks.CorpusPath[..TokenizerBenchmarks.CorpusPath.IndexOf("tests", StringComparison.Ordinal)];
-        _python = Process.Start(new ProcessStartInfo("/usr/bin/python3", [Path.Combine(root, "eng", "images", "bench_server.py")])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("Cannot start python3.");
-        Expect("ready");
-        Send($"load img {w} {h}");
-        Expect("ok");
+        _python = new PeerProcess("/usr/bin/python3", Path.Combine(PeerProcess.RepositoryRoot, "eng", "images", "bench_server.py"));
+        _python.Expect($"load img {w} {h}", "ok");
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _python?.StandardInput.Close();
-        _python?.WaitForExit(5000);
-        _python?.Dispose();
-    }
+    public void Cleanup() => _python?.Dispose();
 
     [Benchmark(Baseline = true, Description = "Pillow 9.4 Image.resize (bicubic)")]
     public string Pillow()
     {
         var (_, _, ow, oh) = Sizes;
-        Send($"resize img {ow} {oh} bicubic");
-        return _python!.StandardOutput.ReadLine()!;
+        return _python!.Ask($"resize img {ow} {oh} bicubic");
     }
 
     [Benchmark(Description = "ImageOperations.Resize (bicubic)")]
@@ -73,20 +58,5 @@ public class ResizeBenchmarks
     {
         var (_, _, ow, oh) = Sizes;
         return ImageOperations.Resize(_image, ow, oh, ResampleFilter.Bicubic).Width;
-    }
-
-    private void Send(string line)
-    {
-        _python!.StandardInput.WriteLine(line);
-        _python.StandardInput.Flush();
-    }
-
-    private void Expect(string line)
-    {
-        var got = _python!.StandardOutput.ReadLine();
-        if (got != line)
-        {
-            throw new InvalidOperationException($"Python peer said '{got}', expected '{line}'. Is python3-pil installed?");
-        }
     }
 }

@@ -1,7 +1,6 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
@@ -23,10 +22,10 @@ namespace Multimodal.Benchmarks;
 [Config(typeof(ThroughputConfig))]
 public class TokenizerBenchmarks
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = PeerProcess.RepositoryRoot;
     private Tokenizer _tokenizer = null!;
     private string[] _lines = [];
-    private Process? _node;
+    private PeerProcess? _node;
 
     [Params("qwen3", "llama2")]
     public string File { get; set; } = "qwen3";
@@ -42,17 +41,7 @@ public class TokenizerBenchmarks
     {
         _tokenizer = Tokenizer.Load(TokenizerPath(File));
         _lines = ReadCorpus();
-        var start = new ProcessStartInfo("node", [Path.Combine(Root, "eng", "tokenizers", "bench_server.mjs"), TokenizerPath(File), CorpusPath])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        _node = Process.Start(start) ?? throw new InvalidOperationException("Cannot start node.");
-        if (_node.StandardOutput.ReadLine() != "ready")
-        {
-            throw new InvalidOperationException("The node reference did not start; run eng/bootstrap.sh.");
-        }
+        _node = new PeerProcess("node", Path.Combine(Root, "eng", "tokenizers", "bench_server.mjs"), TokenizerPath(File), CorpusPath);
 
         // Both sides must produce the same number of tokens, or the comparison is meaningless.
         var ours = Ours_Single();
@@ -64,16 +53,7 @@ public class TokenizerBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        if (_node is { HasExited: false })
-        {
-            _node.StandardInput.Close();
-            _node.WaitForExit(5000);
-        }
-
-        _node?.Dispose();
-    }
+    public void Cleanup() => _node?.Dispose();
 
     [Benchmark(Baseline = true, Description = "reference: tokenizers (Rust) encode per line")]
     public int Reference_Single() => Ask("single");
@@ -101,23 +81,7 @@ public class TokenizerBenchmarks
         return counts.Sum();
     }
 
-    private int Ask(string command)
-    {
-        _node!.StandardInput.WriteLine(command);
-        _node.StandardInput.Flush();
-        return int.Parse(_node.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !System.IO.File.Exists(Path.Combine(dir.FullName, "Multimodal.Core.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Repository root not found.");
-    }
+    private int Ask(string command) => int.Parse(_node!.Ask(command), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Adds MB/s and tokens/s columns computed from the corpus size and each benchmark's mean.</summary>
     private sealed class ThroughputConfig : ManualConfig

@@ -12,19 +12,7 @@ public sealed class ImageCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string Root
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Multimodal.Core.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            return dir!.FullName;
-        }
-    }
+    private static string Root => Multimodal.Testing.RepositoryPaths.Root;
 
     private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
     {

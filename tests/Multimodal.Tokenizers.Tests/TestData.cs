@@ -9,7 +9,7 @@ namespace Multimodal.Tokenizers;
 internal static class TestData
 {
     /// <summary>Gets the repository root (the folder with Multimodal.Core.sln).</summary>
-    public static string RepositoryRoot { get; } = FindRoot();
+    public static string RepositoryRoot => Multimodal.Testing.RepositoryPaths.Root;
 
     /// <summary>Gets the folder of committed tokenizer test data (corpus, goldens, small .model files).</summary>
     public static string Folder => Path.Combine(RepositoryRoot, "tests", "data", "tokenizers");
@@ -32,15 +32,4 @@ internal static class TestData
     /// <summary>Reads a JSON-lines file.</summary>
     public static IReadOnlyList<T> ReadJsonLines<T>(string path) =>
         [.. File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<T>(l)!)];
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Multimodal.Core.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Cannot find the repository root (Multimodal.Core.sln) above " + AppContext.BaseDirectory);
-    }
 }

@@ -11,7 +11,7 @@ namespace Multimodal.Imaging;
 /// <summary>Resize is bit-identical to Pillow 9.4 for every filter, mode (L, RGB, RGBA) and size in the goldens (eng/images/make_resize_goldens.py).</summary>
 public class ResizeParityTests
 {
-    internal static string Root { get; } = FindRoot();
+    internal static string Root => Multimodal.Testing.RepositoryPaths.Root;
 
     private static string Folder => Path.Combine(Root, "tests", "data", "images", "resize");
 
@@ -67,17 +67,6 @@ public class ResizeParityTests
     }
 
     internal static ResampleFilter Parse(string name) => Enum.Parse<ResampleFilter>(name, ignoreCase: true);
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Multimodal.Core.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir!.FullName;
-    }
 
     internal sealed record Golden(
         [property: JsonPropertyName("source")] string Source,

@@ -12,7 +12,7 @@ internal static class GeometryGoldens
     public const int MinimumSizes = 5000;
 
     /// <summary>Gets the repository root (the folder with Multimodal.Core.sln).</summary>
-    public static string RepositoryRoot { get; } = FindRoot();
+    public static string RepositoryRoot => Multimodal.Testing.RepositoryPaths.Root;
 
     /// <summary>Reads a golden file: its header record and its per-size rows.</summary>
     public static (JsonElement Header, IReadOnlyList<JsonElement> Rows) Load(string family)
@@ -94,17 +94,6 @@ internal static class GeometryGoldens
     /// <summary>The order-sensitive box checksum family_geometry.py's box_checksum computes.</summary>
     public static long Checksum(IEnumerable<PixelBox> boxes) =>
         boxes.Select((b, i) => (i + 1L) * (b.Left + (3L * b.Top) + (7L * b.Right) + (11L * b.Bottom))).Sum();
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Multimodal.Core.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Cannot find the repository root (Multimodal.Core.sln) above " + AppContext.BaseDirectory);
-    }
 }
 
 /// <summary>Collects the first mismatch of one golden row.</summary>
