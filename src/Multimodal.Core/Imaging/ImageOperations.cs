@@ -87,12 +87,27 @@ public static class ImageOperations
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         var bpp = ImageFrame.BytesPerPixelOf(format);
-        var pixel = new byte[bpp];
+        Span<byte> pixel = stackalloc byte[bpp];
+        pixel.Clear();
         color[..Math.Min(bpp, color.Length)].CopyTo(pixel);
-        var pixels = new byte[width * height * bpp];
-        for (var i = 0; i < pixels.Length; i += bpp)
+        if (!pixel.ContainsAnyExcept((byte)0))
         {
-            pixel.CopyTo(pixels, i);
+            // A fresh array is already zero: nothing to fill.
+            return new ImageFrame(width, height, format, new byte[width * height * bpp]);
+        }
+
+        // Fill the first row pixel by pixel, then copy it to the others.
+        var rowBytes = width * bpp;
+        var pixels = GC.AllocateUninitializedArray<byte>(rowBytes * height);
+        var first = pixels.AsSpan(0, rowBytes);
+        for (var i = 0; i < rowBytes; i += bpp)
+        {
+            pixel.CopyTo(first.Slice(i, bpp));
+        }
+
+        for (var y = 1; y < height; y++)
+        {
+            first.CopyTo(pixels.AsSpan(y * rowBytes, rowBytes));
         }
 
         return new ImageFrame(width, height, format, pixels);
