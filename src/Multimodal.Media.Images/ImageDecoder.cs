@@ -121,9 +121,10 @@ public sealed class ImageDecoder : IImageDecoder
 
             return new ImageFrame(width, height, options.Format, pixels);
         }
-        catch (Exception ex) when (ex is InvalidDataException or OverflowException or EndOfStreamException)
+        catch (Exception ex) when (ex is InvalidDataException or OverflowException or EndOfStreamException or IndexOutOfRangeException or ArgumentException)
         {
-            // zlib errors, and checked arithmetic on hostile sizes, are data problems like any other.
+            // zlib errors, checked arithmetic on hostile sizes, and (as a safety net) an index or argument a hostile
+            // file drove out of range are data problems like any other: the caller gets InvalidMediaException.
             throw new InvalidMediaException($"Cannot decode the {format.Value.Name} image: {ex.Message}", format.Value.MediaType, ex);
         }
     }

@@ -223,9 +223,10 @@ internal static class GifCodec
     /// <summary>GifDecode.c's LZW decoder: writes a frame's indices into the canvas, row by row (interlaced in four passes).</summary>
     private static void DecodeLzw(ReadOnlySpan<byte> data, int bits, bool interlaced, Span<byte> canvas, int canvasWidth, int x0, int y0, int frameWidth, int frameHeight, DecodeContext context)
     {
-        if (bits > 12)
+        // With a minimum code size of 12 the first free code (4098) lies past the 4096-entry tables; GIF allows at most 11.
+        if (bits >= 12)
         {
-            throw context.Fail($"the LZW minimum code size {bits} is over 12");
+            throw context.Fail($"the LZW minimum code size {bits} is over 11");
         }
 
         int clear = 1 << bits, end = clear + 1;

@@ -318,7 +318,7 @@ internal static class PngCodec
         var bitsPerPixel = header.Depth * header.Channels;
         var bpp = Math.Max(1, bitsPerPixel / 8); // the filter's byte distance to the "left" pixel
         var pixelBytes = DecodedImage.BytesPerPixel(header.Mode);
-        var maxRow = (int)RowBytes(header.Width, bitsPerPixel);
+        var maxRow = checked((int)RowBytes(header.Width, bitsPerPixel));
         var current = ArrayPool<byte>.Shared.Rent(maxRow + 1);
         var previous = ArrayPool<byte>.Shared.Rent(maxRow);
         var unpacked = ArrayPool<byte>.Shared.Rent(header.Width * pixelBytes);
