@@ -69,4 +69,20 @@ internal sealed class DecodeContext
             throw new InvalidMediaException($"The {FormatName} image is {width}x{height}, too large to decode into one buffer.", MediaType);
         }
     }
+
+    /// <summary>
+    /// Checks the working memory a decode will allocate (decoded frame, row and strip buffers) against a budget of
+    /// <see cref="MaxPixels"/> × 8 bytes — the largest format (16-bit RGBA) at the pixel limit — so that a tiny file
+    /// declaring a huge, wide or deep image cannot make the decoder allocate gigabytes before its data runs out.
+    /// </summary>
+    public void CheckWorkingMemory(long bytes, string what)
+    {
+        var budget = MaxPixels > long.MaxValue / 8 ? long.MaxValue : MaxPixels * 8;
+        if (bytes < 0 || bytes > budget || bytes > Array.MaxLength)
+        {
+            throw new InvalidMediaException(
+                $"The {FormatName} image needs {bytes:N0} bytes for {what}, over the budget of {budget:N0} bytes that ImageDecodeOptions.MaxPixels ({MaxPixels:N0}) allows.",
+                MediaType);
+        }
+    }
 }

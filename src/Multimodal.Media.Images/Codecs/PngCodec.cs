@@ -221,6 +221,9 @@ internal static class PngCodec
 
         context.CheckSize(width > int.MaxValue ? -1 : width, height > int.MaxValue ? -1 : height);
 
+        // The decoded frame and four row buffers of the widest row are allocated before any data is inflated.
+        context.CheckWorkingMemory((RowBytes(width, depth * channels) * 4) + (width * height * DecodedImage.BytesPerPixel(mode)), "its frame and row buffers");
+
         // Pillow treats any non-zero interlace method as Adam7.
         return new Header((int)width, (int)height, depth, colorType, channels, mode, body[12] != 0);
     }

@@ -151,6 +151,7 @@ internal static class TiffCodec
             throw context.Fail($"the image needs {stripCount} strips but the file describes fewer");
         }
 
+        context.CheckWorkingMemory((long)rowsPerStrip * rowBytes, "one strip");
         var stripBuffer = ArrayPool<byte>.Shared.Rent((int)(rowsPerStrip * rowBytes));
         try
         {
