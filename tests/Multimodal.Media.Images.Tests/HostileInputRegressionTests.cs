@@ -34,38 +34,37 @@ public sealed class HostileInputRegressionTests
     public void APngWhoseRowSizeOverflows_IsInvalidMedia_EvenWithARaisedPixelLimit()
     {
         // 536,000,000 x 1, 16-bit RGBA: 8 bytes a pixel overflow a 32-bit row size.
-        var png = new List<byte>([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteUInt32BigEndian(ihdr, 536_000_000);
-        BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), 1);
-        ihdr[8] = 16;
-        ihdr[9] = 6;
-        Chunk(png, "IHDR", ihdr);
-        Chunk(png, "IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-        Chunk(png, "IEND", []);
+        var png = WideDeepPng(536_000_000);
 
-        Assert.Throws<InvalidMediaException>(() => new ImageDecoder().Decode(png.ToArray(), new ImageDecodeOptions { MaxPixels = 600_000_000 }));
+        Assert.Throws<InvalidMediaException>(() => new ImageDecoder().Decode(png, new ImageDecodeOptions { MaxPixels = 600_000_000 }));
     }
 
     [Fact]
     public void ATinyPngDeclaringAHugeDeepImage_IsRejectedBeforeAllocatingGigabytes()
     {
         // 178,000,000 x 1, 16-bit RGBA: under the default pixel limit, but 1.4 GB per row buffer.
+        var png = WideDeepPng(178_000_000);
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+
+        var ex = Assert.Throws<InvalidMediaException>(() => new ImageDecoder().Decode(png));
+
+        Assert.Contains("budget", ex.Message, StringComparison.Ordinal);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 64L << 20, "the decoder allocated large buffers before rejecting the file");
+    }
+
+    /// <summary>A minimal PNG declaring a width x 1, 16-bit RGBA image, with a tiny valid IDAT and correct CRCs.</summary>
+    private static byte[] WideDeepPng(uint width)
+    {
         var png = new List<byte>([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
         var ihdr = new byte[13];
-        BinaryPrimitives.WriteUInt32BigEndian(ihdr, 178_000_000);
+        BinaryPrimitives.WriteUInt32BigEndian(ihdr, width);
         BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), 1);
         ihdr[8] = 16;
         ihdr[9] = 6;
         Chunk(png, "IHDR", ihdr);
         Chunk(png, "IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
         Chunk(png, "IEND", []);
-        var before = GC.GetTotalAllocatedBytes(precise: true);
-
-        var ex = Assert.Throws<InvalidMediaException>(() => new ImageDecoder().Decode(png.ToArray()));
-
-        Assert.Contains("budget", ex.Message, StringComparison.Ordinal);
-        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 64L << 20, "the decoder allocated large buffers before rejecting the file");
+        return [.. png];
     }
 
     private static void Chunk(List<byte> png, string type, byte[] data)

@@ -126,7 +126,7 @@ internal sealed class BpeModel : ITokenizerModel
     {
         var symbols = new List<Symbol>(word.Length);
         int unkId = -1, unkLength = 0;
-        var buffer = new char[64];
+        char[]? buffer = null;
         for (var i = 0; i < word.Length;)
         {
             var n = i + 1 < word.Length && char.IsSurrogatePair(word[i], word[i + 1]) ? 2 : 1;
@@ -141,9 +141,9 @@ internal sealed class BpeModel : ITokenizerModel
                 var p = !isFirst && _prefix is not null ? _prefix : string.Empty;
                 var q = isLast && _suffix is not null ? _suffix : string.Empty;
                 var total = p.Length + n + q.Length;
-                if (total > buffer.Length)
+                if (buffer is null || total > buffer.Length)
                 {
-                    buffer = new char[total];
+                    buffer = new char[Math.Max(64, total)];
                 }
 
                 var target = buffer.AsSpan(0, total);

@@ -181,27 +181,22 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
     public static string ToByteLevel(string text)
     {
         var max = Encoding.UTF8.GetMaxByteCount(text.Length);
-        byte[]? rented = null;
-        var bytes = max <= 1024 ? stackalloc byte[max] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max));
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max);
         try
         {
-            var n = Encoding.UTF8.GetBytes(text, bytes);
-            var map = ByteLevelAlphabet.ByteToChar;
-            return string.Create(n, bytes[..n].ToArray(), static (dst, src) =>
+            var n = Encoding.UTF8.GetBytes(text, rented);
+            return string.Create(n, rented, static (dst, src) =>
             {
-                var m = ByteLevelAlphabet.ByteToChar;
-                for (var i = 0; i < src.Length; i++)
+                var map = ByteLevelAlphabet.ByteToChar;
+                for (var i = 0; i < dst.Length; i++)
                 {
-                    dst[i] = m[src[i]];
+                    dst[i] = map[src[i]];
                 }
             });
         }
         finally
         {
-            if (rented is not null)
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-            }
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         }
     }
 }
