@@ -1,6 +1,8 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
+using Multimodal.Preprocessing;
+
 namespace Multimodal.Imaging;
 
 /// <summary>Pixel operations with Pillow's exact semantics: resize, crop, paste, expand to square.</summary>
@@ -55,6 +57,95 @@ public static class ImageOperations
         }
 
         return new ImageFrame(width, height, image.Format, pixels);
+    }
+
+    /// <summary>
+    /// Resizes and crops in one pass: the same pixels as <c>Crop(Resize(image, width, height, filter), crop)</c>, but only
+    /// the kept region is resampled and no intermediate image is made (CLIP's resize + centre crop).
+    /// </summary>
+    /// <param name="image">An 8-bit image.</param>
+    /// <param name="width">The width of the full resize.</param>
+    /// <param name="height">The height of the full resize.</param>
+    /// <param name="filter">The filter.</param>
+    /// <param name="crop">The region of the resized image to keep; it must lie within <paramref name="width"/> × <paramref name="height"/>.</param>
+    /// <returns>The cropped region of the resize.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or the crop is empty or outside the resized image.</exception>
+    public static ImageFrame ResizeAndCrop(ImageFrame image, int width, int height, ResampleFilter filter, PixelBox crop)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        if (crop.Left < 0 || crop.Top < 0 || crop.Right > width || crop.Bottom > height || crop.Width <= 0 || crop.Height <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(crop), crop, $"The crop must be a non-empty part of the {width}x{height} resize.");
+        }
+
+        if (!CanResizeDirectly(image, width, height, filter))
+        {
+            return Crop(Resize(image, width, height, filter), crop.Left, crop.Top, crop.Right, crop.Bottom);
+        }
+
+        var bpp = image.BytesPerPixel;
+        var pixels = GC.AllocateUninitializedArray<byte>(crop.Width * crop.Height * bpp);
+        PillowResampler.Resize(image.Pixels.Span, image.Width, image.Height, image.RowStride, bpp, width, height, filter, (0f, 0f, image.Width, image.Height), crop, pixels, crop.Width * bpp);
+        return new ImageFrame(crop.Width, crop.Height, image.Format, pixels);
+    }
+
+    /// <summary>
+    /// Resizes onto a new canvas in one pass: the same pixels as
+    /// <c>Paste(Canvas(canvasWidth, canvasHeight, format, background), Resize(image, width, height, filter), x, y)</c>
+    /// (pad after resize, as in LLaVA-NeXT's <c>resize_and_pad_image</c> and Aria's keep-ratio resize), without the
+    /// intermediate image; the background is written only where the resized image does not cover the canvas.
+    /// </summary>
+    /// <param name="image">An 8-bit image.</param>
+    /// <param name="width">The resized width.</param>
+    /// <param name="height">The resized height.</param>
+    /// <param name="filter">The filter.</param>
+    /// <param name="canvasWidth">The canvas width.</param>
+    /// <param name="canvasHeight">The canvas height.</param>
+    /// <param name="x">Where the resized image's left edge goes on the canvas, may be negative (clipped as Pillow's paste).</param>
+    /// <param name="y">Where its top edge goes, may be negative.</param>
+    /// <param name="background">The canvas colour, one value per channel (missing channels are 0).</param>
+    /// <returns>The canvas with the resized image on it.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
+    public static ImageFrame ResizeOntoCanvas(ImageFrame image, int width, int height, ResampleFilter filter, int canvasWidth, int canvasHeight, int x, int y, params ReadOnlySpan<byte> background)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(canvasWidth);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(canvasHeight);
+        var window = new PixelBox(Math.Max(0, -x), Math.Max(0, -y), Math.Min(width, canvasWidth - x), Math.Min(height, canvasHeight - y));
+        if (!CanResizeDirectly(image, width, height, filter) || window.Width <= 0 || window.Height <= 0)
+        {
+            return Paste(Canvas(canvasWidth, canvasHeight, image.Format, background), Resize(image, width, height, filter), x, y);
+        }
+
+        var bpp = image.BytesPerPixel;
+        var rowBytes = canvasWidth * bpp;
+        var pixels = GC.AllocateUninitializedArray<byte>(rowBytes * canvasHeight);
+        Span<byte> pixel = stackalloc byte[bpp];
+        pixel.Clear();
+        background[..Math.Min(bpp, background.Length)].CopyTo(pixel);
+
+        // The covered rectangle on the canvas; everything else gets the background.
+        int left = x + window.Left, top = y + window.Top, right = x + window.Right, bottom = y + window.Bottom;
+        for (var row = 0; row < canvasHeight; row++)
+        {
+            var dst = pixels.AsSpan(row * rowBytes, rowBytes);
+            if (row < top || row >= bottom)
+            {
+                Fill(dst, pixel);
+            }
+            else
+            {
+                Fill(dst[..(left * bpp)], pixel);
+                Fill(dst[(right * bpp)..], pixel);
+            }
+        }
+
+        PillowResampler.Resize(image.Pixels.Span, image.Width, image.Height, image.RowStride, bpp, width, height, filter, (0f, 0f, image.Width, image.Height), window, pixels.AsSpan((top * rowBytes) + (left * bpp)), rowBytes);
+        return new ImageFrame(canvasWidth, canvasHeight, image.Format, pixels);
     }
 
     /// <summary>Crops as Pillow's <c>Image.crop(box)</c>: parts of the box outside the image are filled with zeros.</summary>
@@ -197,6 +288,25 @@ public static class ImageOperations
         }
 
         return new ImageFrame(image.Width, image.Height, ImagePixelFormat.Rgb24, output);
+    }
+
+    /// <summary>Whether the windowed resampler can write the resize directly: not for nearest (its own path), not for
+    /// RGBA (resampled premultiplied) and not when the size is unchanged (a copy).</summary>
+    private static bool CanResizeDirectly(ImageFrame image, int width, int height, ResampleFilter filter) =>
+        filter != ResampleFilter.Nearest && image.Format != ImagePixelFormat.Rgba32 && (width != image.Width || height != image.Height);
+
+    private static void Fill(Span<byte> destination, ReadOnlySpan<byte> pixel)
+    {
+        if (!pixel.ContainsAnyExcept((byte)0))
+        {
+            destination.Clear();
+            return;
+        }
+
+        for (var i = 0; i + pixel.Length <= destination.Length; i += pixel.Length)
+        {
+            pixel.CopyTo(destination[i..]);
+        }
     }
 
     private static ImageFrame Copy(ImageFrame image) => new(image.Width, image.Height, image.Format, CopyPixels(image));

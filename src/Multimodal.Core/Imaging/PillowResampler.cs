@@ -1,7 +1,9 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
+using System.Buffers;
 using System.Runtime.Intrinsics;
+using Multimodal.Preprocessing;
 
 namespace Multimodal.Imaging;
 
@@ -44,55 +46,89 @@ internal static class PillowResampler
             return Nearest(source, width, height, stride, channels, outWidth, outHeight, box);
         }
 
+        var output = GC.AllocateUninitializedArray<byte>(outWidth * outHeight * channels);
+        Resize(source, width, height, stride, channels, outWidth, outHeight, filter, box, new PixelBox(0, 0, outWidth, outHeight), output, outWidth * channels);
+        return output;
+    }
+
+    /// <summary>
+    /// Computes the <paramref name="window"/> of an <paramref name="outWidth"/> × <paramref name="outHeight"/> resize
+    /// and writes it to <paramref name="destination"/> (rows <paramref name="destinationStride"/> bytes apart). Every
+    /// output pixel depends only on its own coefficients, so a window equals the same region cut from the full resize:
+    /// resize-then-crop and resize-then-paste need no intermediate image. Not for <see cref="ResampleFilter.Nearest"/>.
+    /// </summary>
+    public static void Resize(ReadOnlySpan<byte> source, int width, int height, int stride, int channels, int outWidth, int outHeight, ResampleFilter filter, (float X0, float Y0, float X1, float Y1) box, PixelBox window, Span<byte> destination, int destinationStride)
+    {
+        if (window.Left < 0 || window.Top < 0 || window.Right > outWidth || window.Bottom > outHeight || window.Width <= 0 || window.Height <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(window), window, $"The window must be a non-empty part of the {outWidth}x{outHeight} output.");
+        }
+
         var (support, kernel) = Filter(filter);
         var needHorizontal = outWidth != width || box.X0 != 0 || box.X1 != outWidth;
         var needVertical = outHeight != height || box.Y0 != 0 || box.Y1 != outHeight;
 
-        var (kh, boundsH, coeffsH) = Coefficients(width, box.X0, box.X1, outWidth, support, kernel);
-        var (kv, boundsV, coeffsV) = Coefficients(height, box.Y0, box.Y1, outHeight, support, kernel);
+        var (kh, boundsH, coeffsH) = Coefficients(width, box.X0, box.X1, outWidth, support, kernel, window.Left, window.Width);
+        var (kv, boundsV, coeffsV) = Coefficients(height, box.Y0, box.Y1, outHeight, support, kernel, window.Top, window.Height);
+        var windowWidth = window.Width;
+        var windowHeight = window.Height;
 
-        // Only the source rows the vertical pass reads are resampled horizontally.
+        // Only the source columns the window reads are transposed, and only the source rows it reads are resampled
+        // horizontally (xmin and ymin never decrease along the output).
+        var firstColumn = needHorizontal ? boundsH[0] : window.Left;
+        for (var i = 0; i < windowWidth && needHorizontal; i++)
+        {
+            boundsH[i * 2] -= firstColumn;
+        }
+
+        source = source[(firstColumn * channels)..];
         var firstRow = boundsV[0];
-        var lastRow = boundsV[(outHeight * 2) - 2] + boundsV[(outHeight * 2) - 1];
+        var lastRow = boundsV[(windowHeight * 2) - 2] + boundsV[(windowHeight * 2) - 1];
 
         if (!needHorizontal)
         {
             // The vertical pass reads the source in place, at its own row offsets.
-            var direct = new byte[outWidth * outHeight * channels];
-            Vertical(source, stride, width, channels, outHeight, kv, boundsV, coeffsV, direct);
-            return direct;
+            Vertical(source, stride, windowWidth, channels, windowHeight, kv, boundsV, coeffsV, destination, destinationStride);
+            return;
         }
 
-        for (var i = 0; i < outHeight; i++)
+        if (!needVertical)
+        {
+            Horizontal(source, stride, channels, window.Top, windowHeight, windowWidth, kh, boundsH, coeffsH, destination, destinationStride);
+            return;
+        }
+
+        for (var i = 0; i < windowHeight; i++)
         {
             boundsV[i * 2] -= firstRow;
         }
 
         var currentHeight = lastRow - firstRow;
-        var currentStride = outWidth * channels;
-        var current = GC.AllocateUninitializedArray<byte>(currentStride * currentHeight);
-        Horizontal(source, stride, channels, firstRow, currentHeight, outWidth, kh, boundsH, coeffsH, current);
-        if (!needVertical)
+        var currentStride = windowWidth * channels;
+        var current = ArrayPool<byte>.Shared.Rent(currentStride * currentHeight);
+        try
         {
-            return current;
+            Horizontal(source, stride, channels, firstRow, currentHeight, windowWidth, kh, boundsH, coeffsH, current, currentStride);
+            Vertical(current.AsSpan(0, currentStride * currentHeight), currentStride, windowWidth, channels, windowHeight, kv, boundsV, coeffsV, destination, destinationStride);
         }
-
-        var output = new byte[outWidth * outHeight * channels];
-        Vertical(current, currentStride, outWidth, channels, outHeight, kv, boundsV, coeffsV, output);
-        return output;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(current);
+        }
     }
 
     /// <summary>Pillow's precompute_coeffs followed by normalize_coeffs_8bpc.</summary>
-    private static (int KSize, int[] Bounds, int[] Coeffs) Coefficients(int inSize, float in0, float in1, int outSize, double filterSupport, Func<double, double> kernel)
+    /// <remarks>Only the outputs <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> − 1 are kept.</remarks>
+    private static (int KSize, int[] Bounds, int[] Coeffs) Coefficients(int inSize, float in0, float in1, int outSize, double filterSupport, Func<double, double> kernel, int first, int count)
     {
         var scale = (double)(in1 - in0) / outSize;
         var filterScale = scale < 1.0 ? 1.0 : scale;
         var support = filterSupport * filterScale;
         var ksize = ((int)Math.Ceiling(support) * 2) + 1;
-        var bounds = new int[outSize * 2];
-        var coeffs = new int[outSize * ksize];
+        var bounds = new int[count * 2];
+        var coeffs = new int[count * ksize];
         var k = new double[ksize];
-        for (var xx = 0; xx < outSize; xx++)
+        for (var xx = first; xx < first + count; xx++)
         {
             var center = in0 + ((xx + 0.5) * scale);
             var ss = 1.0 / filterScale;
@@ -130,13 +166,13 @@ internal static class PillowResampler
             for (var x = 0; x < ksize; x++)
             {
                 var v = x < xmax ? k[x] : 0.0;
-                coeffs[(xx * ksize) + x] = v < 0
+                coeffs[((xx - first) * ksize) + x] = v < 0
                     ? (int)(-0.5 + (v * (1 << PrecisionBits)))
                     : (int)(0.5 + (v * (1 << PrecisionBits)));
             }
 
-            bounds[xx * 2] = xmin;
-            bounds[(xx * 2) + 1] = xmax;
+            bounds[(xx - first) * 2] = xmin;
+            bounds[((xx - first) * 2) + 1] = xmax;
         }
 
         return (ksize, bounds, coeffs);
@@ -152,10 +188,9 @@ internal static class PillowResampler
         return value <= 0 ? (byte)0 : (byte)(value >> PrecisionBits);
     }
 
-    private static unsafe void Horizontal(ReadOnlySpan<byte> source, int stride, int channels, int rowOffset, int rows, int outWidth, int ksize, int[] bounds, int[] coeffs, byte[] output)
+    private static unsafe void Horizontal(ReadOnlySpan<byte> source, int stride, int channels, int rowOffset, int rows, int outWidth, int ksize, int[] bounds, int[] coeffs, Span<byte> output, int outStride)
     {
         const int Half = 1 << (PrecisionBits - 1);
-        var outStride = outWidth * channels;
         fixed (byte* srcBase = source)
         fixed (byte* outBase = output)
         fixed (int* boundsBase = bounds)
@@ -301,7 +336,7 @@ internal static class PillowResampler
         return y;
     }
 
-    private static unsafe void Vertical(ReadOnlySpan<byte> source, int stride, int width, int channels, int outHeight, int ksize, int[] bounds, int[] coeffs, byte[] output)
+    private static unsafe void Vertical(ReadOnlySpan<byte> source, int stride, int width, int channels, int outHeight, int ksize, int[] bounds, int[] coeffs, Span<byte> output, int outStride)
     {
         const int Half = 1 << (PrecisionBits - 1);
         var rowBytes = width * channels;
@@ -317,7 +352,7 @@ internal static class PillowResampler
                     var ymax = bounds[(yy * 2) + 1];
                     var k = coeffs.AsSpan(yy * ksize, ksize);
                     var first = (byte*)src0 + ((long)ymin * stride);
-                    var dst = (byte*)out0 + ((long)yy * rowBytes);
+                    var dst = (byte*)out0 + ((long)yy * outStride);
                     var i = 0;
                     if (Vector256.IsHardwareAccelerated)
                     {

@@ -184,13 +184,12 @@ public sealed class AriaImagePreprocessor : IImageSplitter, IImageProcessor, IVi
     /// </summary>
     private static ImageFrame KeepRatioResizeAndPad(ImageFrame rgb, AriaResizeGeometry resize)
     {
-        var resized = FamilyPixels.ResizeBicubic(rgb, resize.ResizeSize);
         if (resize.PaddingRight == 0 && resize.PaddingBottom == 0)
         {
+            var resized = FamilyPixels.ResizeBicubic(rgb, resize.ResizeSize);
             return ReferenceEquals(resized, rgb) ? FamilyPixels.Crop(rgb, new PixelBox(0, 0, rgb.Width, rgb.Height)) : resized;
         }
 
-        var canvas = ImageOperations.Canvas(resize.CanvasSize, resize.CanvasSize, ImagePixelFormat.Rgb24);
-        return ImageOperations.Paste(canvas, resized, 0, 0);
+        return ImageOperations.ResizeOntoCanvas(rgb, resize.ResizeSize.Width, resize.ResizeSize.Height, ResampleFilter.Bicubic, resize.CanvasSize, resize.CanvasSize, 0, 0);
     }
 }

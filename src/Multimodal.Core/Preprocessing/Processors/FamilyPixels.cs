@@ -40,6 +40,12 @@ internal static class FamilyPixels
         }
 
         var g = geometry.Compute(new PixelSize(rgb.Width, rgb.Height));
+        if (!g.Crop.NeedsPadding && (g.ResizeSize.Width != rgb.Width || g.ResizeSize.Height != rgb.Height))
+        {
+            // Only the centre crop of the resize is computed.
+            return ImageOperations.ResizeAndCrop(rgb, g.ResizeSize.Width, g.ResizeSize.Height, ResampleFilter.Bicubic, g.Crop.CropBox);
+        }
+
         var resized = g.ResizeSize.Width == rgb.Width && g.ResizeSize.Height == rgb.Height
             ? rgb
             : ImageOperations.Resize(rgb, g.ResizeSize.Width, g.ResizeSize.Height, ResampleFilter.Bicubic);

@@ -56,10 +56,13 @@ public sealed class LongVaImagePreprocessor : IImageSplitter, IImageProcessor, I
 
         // resize_and_pad_image: Image.new("RGB", target, (0, 0, 0)).paste(image.resize(new_size), (paste_x, paste_y)).
         var pad = layout.ResizeAndPad;
-        var resized = FamilyPixels.ResizeBicubic(rgb, pad.ResizeSize);
-        var canvas = ImageOperations.Paste(
-            ImageOperations.Canvas(pad.Target.Width, pad.Target.Height, ImagePixelFormat.Rgb24),
-            resized,
+        var canvas = ImageOperations.ResizeOntoCanvas(
+            rgb,
+            pad.ResizeSize.Width,
+            pad.ResizeSize.Height,
+            ResampleFilter.Bicubic,
+            pad.Target.Width,
+            pad.Target.Height,
             pad.PasteOffset.X,
             pad.PasteOffset.Y);
 

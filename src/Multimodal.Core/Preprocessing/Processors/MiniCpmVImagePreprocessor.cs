@@ -73,10 +73,14 @@ public sealed class MiniCpmVImagePreprocessor : IImageSplitter, IImageProcessor,
         };
         if (layout.RefineSize is { } refineSize && layout.Slices.Count > 0)
         {
-            var refine = FamilyPixels.ResizeBicubic(rgb, refineSize);
+            // Each slice is resampled straight from the source (the same pixels as cropping the refined image).
+            var unchanged = refineSize.Width == rgb.Width && refineSize.Height == rgb.Height;
             foreach (var slice in layout.Slices)
             {
-                views.Add(new ImageView(FamilyPixels.Crop(refine, slice.Box), ImageViewKind.Tile, slice.Row, slice.Column));
+                var pixels = unchanged
+                    ? FamilyPixels.Crop(rgb, slice.Box)
+                    : ImageOperations.ResizeAndCrop(rgb, refineSize.Width, refineSize.Height, ResampleFilter.Bicubic, slice.Box);
+                views.Add(new ImageView(pixels, ImageViewKind.Tile, slice.Row, slice.Column));
             }
         }
 
