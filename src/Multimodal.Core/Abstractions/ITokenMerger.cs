@@ -89,6 +89,10 @@ public abstract class TokenMergePlan
     /// <summary>Gets the output grid width, or 0 when the output has no grid.</summary>
     public virtual int OutputGridWidth => 0;
 
+    /// <summary>Gets how many original tokens each output row stands for, when the plan tracks sizes (ToMe's
+    /// size-weighted merge feeds them to the next layer's plan); <see langword="null"/> otherwise.</summary>
+    public virtual IReadOnlyList<float>? OutputSizes => null;
+
     /// <summary>Merges the rows of a tensor.</summary>
     /// <param name="tokens">A tensor <c>[InputCount, d]</c>.</param>
     /// <param name="sizes">The per-row sizes for size-weighted averaging, or <see langword="null"/> for equal weights; updated to the merged sizes when the plan tracks them.</param>

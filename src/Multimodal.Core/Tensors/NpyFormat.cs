@@ -31,7 +31,7 @@ public static partial class NpyFormat
     /// <param name="shape">The dimensions.</param>
     public static void Write(Stream stream, ReadOnlySpan<Half> data, params ReadOnlySpan<int> shape) => Write(stream, "<f2", MemoryMarshal.AsBytes(data), shape);
 
-    /// <summary>Reads an array: its dtype (<c>|u1</c>, <c>&lt;f4</c>, <c>&lt;f2</c>), shape and raw little-endian bytes.</summary>
+    /// <summary>Reads an array: its dtype (<c>|u1</c>, <c>|b1</c>, <c>&lt;f2</c>, <c>&lt;f4</c>, <c>&lt;f8</c>, <c>&lt;i4</c>, <c>&lt;i8</c>), shape and raw little-endian bytes.</summary>
     /// <param name="stream">The source.</param>
     /// <returns>The dtype, the shape and the data bytes.</returns>
     /// <exception cref="FormatException">The stream is not a version 1/2 .npy file in C order.</exception>
@@ -76,7 +76,8 @@ public static partial class NpyFormat
         {
             "|u1" or "<u1" or "|b1" => 1,
             "<f2" => 2,
-            "<f4" => 4,
+            "<f4" or "<i4" => 4,
+            "<i8" or "<f8" => 8,
             _ => throw new FormatException($"Unsupported .npy dtype '{dtype}'."),
         };
         var count = dims.Aggregate(1L, (a, b) => a * b);

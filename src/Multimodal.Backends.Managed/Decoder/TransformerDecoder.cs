@@ -1,0 +1,334 @@
+// Copyright (c) Multimodal contributors.
+// Licensed under the MIT License.
+
+using System.Numerics.Tensors;
+using Multimodal.Backends.Managed.Kernels;
+using Multimodal.Backends.Managed.Modules;
+
+namespace Multimodal.Backends.Managed.Decoder;
+
+/// <summary>
+/// A decoder-only transformer (Llama, Qwen2, MiniCPM, MPT, Aria's MoE) run by the managed kernels, implementing
+/// <see cref="ILanguageDecoder"/> over a <see cref="KvCache"/>.
+/// </summary>
+internal sealed class TransformerDecoder : ILanguageDecoder
+{
+    private readonly DecoderWeights _weights;
+    private readonly RotaryTable? _rope;
+    private readonly float[]? _alibiSlopes;
+    private readonly ComputeContext _context;
+    private readonly IDisposable? _owned;
+
+    /// <summary>Initializes the decoder.</summary>
+    /// <param name="config">The dimensions and settings.</param>
+    /// <param name="weights">The loaded weights.</param>
+    /// <param name="contextLength">The most positions a state may hold.</param>
+    /// <param name="context">The threading settings.</param>
+    /// <param name="owned">What to dispose with the decoder (the checkpoint the weights point into).</param>
+    public TransformerDecoder(DecoderConfig config, DecoderWeights weights, int contextLength, ComputeContext context, IDisposable? owned)
+    {
+        Config = config;
+        _weights = weights;
+        _context = context;
+        _owned = owned;
+        ContextLength = contextLength;
+        if (config.Architecture == DecoderArchitecture.Mpt)
+        {
+            _alibiSlopes = AlibiSlopes(config.Heads, config.AlibiBiasMax);
+        }
+        else
+        {
+            _rope = new RotaryTable(config.HeadDim, config.RopeTheta, config.RopeLinearFactor);
+        }
+
+        Metadata = new LanguageDecoderMetadata("managed", config.VocabularySize, contextLength, config.HiddenSize);
+    }
+
+    /// <summary>Gets the configuration.</summary>
+    public DecoderConfig Config { get; }
+
+    /// <summary>Gets the most positions a state may hold.</summary>
+    public int ContextLength { get; }
+
+    /// <inheritdoc />
+    public LanguageDecoderMetadata Metadata { get; }
+
+    /// <summary>Gets the weights.</summary>
+    internal DecoderWeights Weights => _weights;
+
+    /// <inheritdoc />
+    public IDecoderState CreateState() => new KvCache(this, Config.Layers, Config.KvHeads * Config.HeadDim, ContextLength);
+
+    /// <inheritdoc />
+    public void Forward(IDecoderState state, DecoderInput input, Span<float> logits, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (logits.Length < Config.VocabularySize)
+        {
+            throw new ArgumentException($"The logits buffer holds {logits.Length} values; the vocabulary has {Config.VocabularySize}.", nameof(logits));
+        }
+
+        var hidden = Run(state, input, observer: null, cancellationToken);
+        ComputeLogits(hidden.AsSpan((input.Length - 1) * Config.HiddenSize, Config.HiddenSize), 1, logits);
+    }
+
+    /// <summary>Runs positions and returns the logits of every one of them, <c>[positions, vocab]</c> (tests, scoring).</summary>
+    /// <param name="state">The cache to extend.</param>
+    /// <param name="input">The positions.</param>
+    /// <param name="observer">Receives (layer, hidden rows) after every layer, and (−1, input embeddings) first.</param>
+    /// <returns>The logits.</returns>
+    internal float[] ForwardAll(IDecoderState state, DecoderInput input, Action<int, float[]>? observer = null)
+    {
+        var hidden = Run(state, input, observer, CancellationToken.None);
+        var logits = new float[input.Length * Config.VocabularySize];
+        ComputeLogits(hidden, input.Length, logits);
+        return logits;
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return serviceKey is null && serviceType.IsInstanceOfType(this) ? this
+            : serviceKey is null && serviceType == typeof(LanguageDecoderMetadata) ? Metadata
+            : null;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _owned?.Dispose();
+
+    /// <summary>The ALiBi slopes of MPT (<c>build_mpt_alibi_tensor</c>): 2^(−k·max/p) for k = 1..p, p the next power
+    /// of two ≥ heads, interleaved (odd then even) when p ≠ heads.</summary>
+    internal static float[] AlibiSlopes(int heads, float maxBias)
+    {
+        var p = 1;
+        while (p < heads)
+        {
+            p *= 2;
+        }
+
+        var slopes = new float[p];
+        for (var k = 1; k <= p; k++)
+        {
+            // torch: base = arange(1, p+1, float32) * (max / p); slopes = 1 / pow(2, base).
+            var exponent = k * (maxBias / p);
+            slopes[k - 1] = 1f / MathF.Pow(2f, exponent);
+        }
+
+        if (p == heads)
+        {
+            return slopes;
+        }
+
+        var interleaved = new List<float>(p);
+        for (var i = 1; i < p; i += 2)
+        {
+            interleaved.Add(slopes[i]);
+        }
+
+        for (var i = 0; i < p; i += 2)
+        {
+            interleaved.Add(slopes[i]);
+        }
+
+        return [.. interleaved.Take(heads)];
+    }
+
+    private float[] Run(IDecoderState state, DecoderInput input, Action<int, float[]>? observer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state is not KvCache cache || !ReferenceEquals(cache.Owner, this))
+        {
+            throw new ArgumentException("The state was not created by this decoder's CreateState.", nameof(state));
+        }
+
+        var n = input.Length;
+        if (n == 0)
+        {
+            throw new ArgumentException("The input has no positions.", nameof(input));
+        }
+
+        var visual = input.VisualEmbeddings.Sum(v => v.Embeddings.Dimension(0));
+        if (cache.Length + n > cache.MaxLength)
+        {
+            throw new ContextLengthExceededException(cache.Length + n, cache.MaxLength, visual);
+        }
+
+        var h = Config.HiddenSize;
+        var hidden = Embed(input);
+        observer?.Invoke(-1, hidden);
+        cache.Reserve(n);
+        var start = cache.Length;
+        var scratch = new LayerScratch(Config, n);
+        for (var layer = 0; layer < Config.Layers; layer++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var weights = _weights.Layers[layer];
+            weights.Norm1.Forward(hidden, scratch.Normed);
+            Attention(weights, cache, layer, start, n, scratch);
+            weights.Output.Forward(scratch.Attention, n, scratch.Projected, _context);
+            AddResidual(hidden, scratch.Projected.AsSpan(0, n * h));
+
+            weights.Norm2.Forward(hidden, scratch.Normed);
+            Mlp(weights, n, scratch);
+            AddResidual(hidden, scratch.Projected.AsSpan(0, n * h));
+            observer?.Invoke(layer, hidden);
+        }
+
+        cache.Advance(n);
+        _weights.FinalNorm.Forward(hidden, hidden);
+        return hidden;
+    }
+
+    private float[] Embed(DecoderInput input)
+    {
+        var h = Config.HiddenSize;
+        var n = input.Length;
+        var hidden = new float[n * h];
+        var ids = input.TokenIds.Span;
+        var next = 0;
+        var visual = input.VisualEmbeddings;
+        for (var p = 0; p < n; p++)
+        {
+            if (next < visual.Count && p == visual[next].Offset)
+            {
+                var placed = visual[next++];
+                var rows = placed.Embeddings.Dimension(0);
+                if (placed.Embeddings.Rank != 2 || placed.Embeddings.Dimension(1) != h)
+                {
+                    throw new ArgumentException($"Visual embeddings must be [rows, {h}] for this decoder; got {placed.Embeddings}.", nameof(input));
+                }
+
+                placed.Embeddings.Span[..(rows * h)].CopyTo(hidden.AsSpan(p * h));
+                p += rows - 1;
+                continue;
+            }
+
+            var id = ids[p];
+            if ((uint)id >= (uint)Config.VocabularySize)
+            {
+                throw new ArgumentException($"Token id {id} at position {p} is outside the vocabulary (0..{Config.VocabularySize - 1}) and no visual embeddings cover it.", nameof(input));
+            }
+
+            _weights.Embeddings.CopyRow(id, hidden.AsSpan(p * h, h), Config.EmbeddingScale);
+        }
+
+        return hidden;
+    }
+
+    private void Attention(DecoderLayerWeights weights, KvCache cache, int layer, int start, int n, LayerScratch scratch)
+    {
+        var d = Config.HeadDim;
+        var qWidth = Config.Heads * d;
+        var kvWidth = Config.KvHeads * d;
+        var q = scratch.Query;
+        var keys = cache.Keys(layer).AsSpan(start * kvWidth, n * kvWidth);
+        var values = cache.Values(layer).AsSpan(start * kvWidth, n * kvWidth);
+        if (weights.FusedQkv is { } qkv)
+        {
+            qkv.Forward(scratch.Normed, n, scratch.Fused, _context);
+            for (var r = 0; r < n; r++)
+            {
+                var row = scratch.Fused.AsSpan(r * (qWidth + (2 * kvWidth)));
+                row[..qWidth].CopyTo(q.AsSpan(r * qWidth));
+                row.Slice(qWidth, kvWidth).CopyTo(keys[(r * kvWidth)..]);
+                row.Slice(qWidth + kvWidth, kvWidth).CopyTo(values[(r * kvWidth)..]);
+            }
+        }
+        else
+        {
+            weights.Query!.Forward(scratch.Normed, n, q, _context);
+            weights.Key!.Forward(scratch.Normed, n, keys, _context);
+            weights.Value!.Forward(scratch.Normed, n, values, _context);
+        }
+
+        if (_rope is not null)
+        {
+            _rope.Apply(q.AsSpan(0, n * qWidth), start, n, Config.Heads);
+            _rope.Apply(keys, start, n, Config.KvHeads);
+        }
+
+        AttentionMath.Causal(q, cache.Keys(layer), cache.Values(layer), scratch.Attention, n, start, Config.Heads, Config.KvHeads, d, 1f / MathF.Sqrt(d), _alibiSlopes, _context);
+    }
+
+    private void Mlp(DecoderLayerWeights weights, int n, LayerScratch scratch)
+    {
+        switch (Config.Architecture)
+        {
+            case DecoderArchitecture.Mpt:
+                weights.Up!.Forward(scratch.Normed, n, scratch.Gate, _context);
+                VectorMath.Gelu(scratch.Gate.AsSpan(0, n * weights.Up.OutFeatures));
+                weights.Down!.Forward(scratch.Gate, n, scratch.Projected, _context);
+                break;
+            case DecoderArchitecture.AriaMoe:
+                MixtureOfExperts.Forward(weights.Moe!, scratch.Normed, n, Config.HiddenSize, scratch.Projected, _context);
+                break;
+            default:
+                weights.Gate!.Forward(scratch.Normed, n, scratch.Gate, _context);
+                weights.Up!.Forward(scratch.Normed, n, scratch.Up, _context);
+                var width = n * weights.Gate.OutFeatures;
+                VectorMath.SiluMultiply(scratch.Gate.AsSpan(0, width), scratch.Up.AsSpan(0, width));
+                weights.Down!.Forward(scratch.Gate, n, scratch.Projected, _context);
+                break;
+        }
+    }
+
+    private void AddResidual(Span<float> hidden, ReadOnlySpan<float> branch)
+    {
+        if (Config.ResidualScale == 1f)
+        {
+            TensorPrimitives.Add(hidden, branch, hidden);
+        }
+        else
+        {
+            TensorPrimitives.MultiplyAdd(branch, Config.ResidualScale, hidden, hidden);
+        }
+    }
+
+    private void ComputeLogits(ReadOnlySpan<float> normed, int n, Span<float> logits)
+    {
+        var h = Config.HiddenSize;
+        if (Config.LogitDivisor == 1f)
+        {
+            _weights.LmHead.Forward(normed, n, logits, _context);
+            return;
+        }
+
+        var scaled = new float[n * h];
+        TensorPrimitives.Divide(normed[..(n * h)], Config.LogitDivisor, scaled);
+        _weights.LmHead.Forward(scaled, n, logits, _context);
+    }
+
+    /// <summary>Per-call buffers sized for <c>n</c> positions.</summary>
+    private sealed class LayerScratch
+    {
+        public LayerScratch(DecoderConfig config, int n)
+        {
+            var h = config.HiddenSize;
+            var qWidth = config.Heads * config.HeadDim;
+            var kvWidth = config.KvHeads * config.HeadDim;
+            var inner = Math.Max(config.IntermediateSize, 1);
+            Normed = new float[n * h];
+            Query = new float[n * qWidth];
+            Attention = new float[n * qWidth];
+            Projected = new float[n * h];
+            Fused = config.Architecture == DecoderArchitecture.Mpt ? new float[n * (qWidth + (2 * kvWidth))] : [];
+            Gate = config.Architecture == DecoderArchitecture.AriaMoe ? [] : new float[n * inner];
+            Up = config.Architecture is DecoderArchitecture.AriaMoe or DecoderArchitecture.Mpt ? [] : new float[n * inner];
+        }
+
+        public float[] Normed { get; }
+
+        public float[] Query { get; }
+
+        public float[] Attention { get; }
+
+        public float[] Projected { get; }
+
+        public float[] Fused { get; }
+
+        public float[] Gate { get; }
+
+        public float[] Up { get; }
+    }
+}

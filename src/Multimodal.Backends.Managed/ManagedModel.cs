@@ -1,0 +1,77 @@
+// Copyright (c) Multimodal contributors.
+// Licensed under the MIT License.
+
+using Multimodal.Backends.Managed.Configuration;
+using Multimodal.Backends.Managed.Families;
+
+namespace Multimodal.Backends.Managed;
+
+/// <summary>
+/// A vision-language model loaded by the managed backend from a Hugging Face checkpoint folder in its family's real
+/// layout: the vision tower and projector as an <see cref="IVisionEncoder"/>, the language model as an
+/// <see cref="ILanguageDecoder"/>.
+/// </summary>
+/// <remarks>
+/// <para>Supported folders (detected from <c>config.json</c>): llava-hf LLaVA-1.5 (<c>model_type</c> <c>llava</c>),
+/// LLaVA-MPT (<c>llava_mpt</c>, with the CLIP folder named by <c>mm_vision_tower</c>), LongVA (<c>llava_qwen</c>),
+/// AuroraCap in xtuner layout (a Llama root with <c>visual_encoder/</c> and <c>projector/</c>), MiniCPM-V 2
+/// (<c>minicpmv</c>) and Aria (<c>aria</c>). Weights are memory-mapped; the model keeps its files open until disposed.</para>
+/// <para>Thread-safety: encoding and decoding may run concurrently on different states.</para>
+/// </remarks>
+public sealed class ManagedModel : IDisposable
+{
+    private readonly ManagedVisionEncoder _vision;
+
+    private ManagedModel(FamilyModel family)
+    {
+        Family = family;
+        _vision = new ManagedVisionEncoder(family.Vision, family.Name);
+    }
+
+    /// <summary>Gets the family name: <c>llava-1.5</c>, <c>llava-mpt</c>, <c>longva</c>, <c>auroracap</c>, <c>minicpm-v-2</c> or <c>aria</c>.</summary>
+    public string FamilyName => Family.Name;
+
+    /// <summary>Gets the vision tower and projector.</summary>
+    public IVisionEncoder VisionEncoder => _vision;
+
+    /// <summary>Gets the language model.</summary>
+    public ILanguageDecoder LanguageDecoder => Family.Decoder;
+
+    internal FamilyModel Family { get; }
+
+    /// <summary>Loads a model folder.</summary>
+    /// <param name="folder">The checkpoint folder (config.json and safetensors).</param>
+    /// <param name="options">Quantization and threading options.</param>
+    /// <returns>The loaded model.</returns>
+    /// <exception cref="ModelLoadException">The folder is not a supported family, or its config or weights are invalid.</exception>
+    public static ManagedModel Load(string folder, ManagedModelOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        options ??= new ManagedModelOptions();
+        options.Validate();
+        if (!Directory.Exists(folder))
+        {
+            throw new ModelLoadException($"The model folder '{folder}' does not exist.", folder);
+        }
+
+        var config = ConfigSection.Load(Path.Combine(folder, "config.json"));
+        var modelType = config.String("model_type");
+        FamilyModel family = modelType switch
+        {
+            "llava" => new LlavaModel(folder, config, options),
+            "llava_qwen" => new LongVaModel(folder, config, options),
+            "llava_mpt" or "mpt" => new LlavaMptModel(folder, config, options),
+            "llama" when AuroraCapModel.IsXtunerLayout(folder) => new AuroraCapModel(folder, config, options),
+            _ => throw new ModelLoadException($"'{folder}' holds a \"{modelType}\" model; the managed backend runs llava (llava-hf LLaVA-1.5), llava_mpt, llava_qwen (LongVA), AuroraCap (xtuner layout), minicpmv and aria.", folder),
+        };
+
+        return new ManagedModel(family);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Family.Decoder.Dispose();
+        Family.Dispose();
+    }
+}
