@@ -26,6 +26,12 @@ public sealed class ManagedModel : IDisposable
     {
         Family = family;
         _vision = new ManagedVisionEncoder(family.Vision, family.Name);
+
+        // The encoder and the decoder share the memory-mapped weights: the last one disposed releases them, so
+        // a pipeline that owns (and disposes) both components separately releases everything.
+        var lifetime = new SharedLifetime(family, 2);
+        _vision.Owner = lifetime;
+        family.Decoder.Owner = lifetime;
     }
 
     /// <summary>Gets the family name: <c>llava-1.5</c>, <c>llava-mpt</c>, <c>longva</c>, <c>auroracap</c>, <c>minicpm-v-2</c> or <c>aria</c>.</summary>
@@ -62,16 +68,32 @@ public sealed class ManagedModel : IDisposable
             "llava_qwen" => new LongVaModel(folder, config, options),
             "llava_mpt" or "mpt" => new LlavaMptModel(folder, config, options),
             "llama" when AuroraCapModel.IsXtunerLayout(folder) => new AuroraCapModel(folder, config, options),
+            "minicpmv" => new MiniCpmVModel(folder, config, options),
+            "aria" => new AriaModel(folder, config, options),
             _ => throw new ModelLoadException($"'{folder}' holds a \"{modelType}\" model; the managed backend runs llava (llava-hf LLaVA-1.5), llava_mpt, llava_qwen (LongVA), AuroraCap (xtuner layout), minicpmv and aria.", folder),
         };
 
         return new ManagedModel(family);
     }
 
-    /// <inheritdoc />
+    /// <summary>Disposes the encoder and the decoder, which releases the weights.</summary>
     public void Dispose()
     {
+        _vision.Dispose();
         Family.Decoder.Dispose();
-        Family.Dispose();
+    }
+
+    /// <summary>Disposes a resource when every holder has let go of it (each holder releases once).</summary>
+    private sealed class SharedLifetime(IDisposable resource, int holders) : IDisposable
+    {
+        private int _holders = holders;
+
+        public void Dispose()
+        {
+            if (Interlocked.Decrement(ref _holders) == 0)
+            {
+                resource.Dispose();
+            }
+        }
     }
 }

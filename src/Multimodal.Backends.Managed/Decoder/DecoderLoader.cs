@@ -24,15 +24,27 @@ internal static class DecoderLoader
     /// <param name="config">The decoder config.</param>
     /// <param name="body">The prefix of the body, for example <c>model.</c> or <c>language_model.model.</c>.</param>
     /// <param name="lmHead">The LM head tensor name (used when present; MPT and tied models fall back to the embeddings).</param>
+    /// <param name="options">The quantization settings.</param>
     /// <returns>The weights.</returns>
     /// <exception cref="ModelLoadException">A tensor is missing or has the wrong shape.</exception>
-    public static DecoderWeights Load(WeightLoader loader, DecoderConfig config, string body, string lmHead)
+    public static DecoderWeights Load(WeightLoader loader, DecoderConfig config, string body, string lmHead, ManagedModelOptions options)
     {
-        return config.Architecture == DecoderArchitecture.Mpt ? LoadMpt(loader, config, body, lmHead) : LoadLlama(loader, config, body, lmHead);
+        var linears = new Linears(loader, null);
+        if (options.Quantization is { } format)
+        {
+            // The plan needs the list of layers first (an int4 ratio ranks them), then layers load converted.
+            var keys = new List<(string Key, Func<LinearWeight> Read)>();
+            var lister = new Linears(loader, null) { Listing = keys };
+            _ = config.Architecture == DecoderArchitecture.Mpt ? LoadMpt(lister, config, body, lmHead, headOnly: true) : LoadLlama(lister, config, body, lmHead, headOnly: true);
+            linears = new Linears(loader, QuantizationPlan.Create(format, options.GroupSize, options.Int4Ratio, keys));
+        }
+
+        return config.Architecture == DecoderArchitecture.Mpt ? LoadMpt(linears, config, body, lmHead, headOnly: false) : LoadLlama(linears, config, body, lmHead, headOnly: false);
     }
 
-    private static DecoderWeights LoadLlama(WeightLoader loader, DecoderConfig config, string body, string lmHead)
+    private static DecoderWeights LoadLlama(Linears linears, DecoderConfig config, string body, string lmHead, bool headOnly)
     {
+        var loader = linears.Loader;
         var h = config.HiddenSize;
         var d = config.HeadDim;
         var qWidth = config.Heads * d;
@@ -46,24 +58,29 @@ internal static class DecoderLoader
             {
                 Norm1 = loader.RmsNorm(p + "input_layernorm", h, config.NormEpsilon),
                 Norm2 = loader.RmsNorm(p + "post_attention_layernorm", h, config.NormEpsilon),
-                Query = loader.Linear(p + "self_attn.q_proj.weight", bias ? p + "self_attn.q_proj.bias" : null, qWidth, h),
-                Key = loader.Linear(p + "self_attn.k_proj.weight", bias ? p + "self_attn.k_proj.bias" : null, kvWidth, h),
-                Value = loader.Linear(p + "self_attn.v_proj.weight", bias ? p + "self_attn.v_proj.bias" : null, kvWidth, h),
-                Output = loader.Linear(p + "self_attn.o_proj.weight", null, h, qWidth),
+                Query = linears.Get(p + "self_attn.q_proj.weight", bias ? p + "self_attn.q_proj.bias" : null, qWidth, h),
+                Key = linears.Get(p + "self_attn.k_proj.weight", bias ? p + "self_attn.k_proj.bias" : null, kvWidth, h),
+                Value = linears.Get(p + "self_attn.v_proj.weight", bias ? p + "self_attn.v_proj.bias" : null, kvWidth, h),
+                Output = linears.Get(p + "self_attn.o_proj.weight", null, h, qWidth),
             };
 
             if (config.Architecture == DecoderArchitecture.AriaMoe)
             {
-                layer.Moe = LoadMoe(loader, config, p + "mlp.");
+                layer.Moe = LoadMoe(linears, config, p + "mlp.");
             }
             else
             {
-                layer.Gate = loader.Linear(p + "mlp.gate_proj.weight", null, config.IntermediateSize, h);
-                layer.Up = loader.Linear(p + "mlp.up_proj.weight", null, config.IntermediateSize, h);
-                layer.Down = loader.Linear(p + "mlp.down_proj.weight", null, h, config.IntermediateSize);
+                layer.Gate = linears.Get(p + "mlp.gate_proj.weight", null, config.IntermediateSize, h);
+                layer.Up = linears.Get(p + "mlp.up_proj.weight", null, config.IntermediateSize, h);
+                layer.Down = linears.Get(p + "mlp.down_proj.weight", null, h, config.IntermediateSize);
             }
 
             layers[i] = layer;
+        }
+
+        if (headOnly)
+        {
+            return null!;
         }
 
         var embeddings = EmbeddingTable.Load(loader, body + "embed_tokens.weight", config.VocabularySize, h);
@@ -72,12 +89,13 @@ internal static class DecoderLoader
             Embeddings = embeddings,
             Layers = layers,
             FinalNorm = loader.RmsNorm(body + "norm", h, config.NormEpsilon),
-            LmHead = HeadOrTied(loader, lmHead, embeddings, config, allowTied: config.TiedEmbeddings),
+            LmHead = linears.Head(HeadOrTied(loader, lmHead, embeddings, config, allowTied: config.TiedEmbeddings)),
         };
     }
 
-    private static MoeWeights LoadMoe(WeightLoader loader, DecoderConfig config, string p)
+    private static MoeWeights LoadMoe(Linears linears, DecoderConfig config, string p)
     {
+        var loader = linears.Loader;
         var h = config.HiddenSize;
         var e = config.Experts;
         var inner = config.ExpertIntermediateSize;
@@ -86,8 +104,9 @@ internal static class DecoderLoader
         for (var i = 0; i < e; i++)
         {
             // Stored as [E, in, out] and used as x @ W: transposed once at load into nn.Linear layout.
-            expertIn[i] = loader.TransposedLinear(p + "experts.fc1.weight", h, 2 * inner, [e, h, 2 * inner], i);
-            expertOut[i] = loader.TransposedLinear(p + "experts.fc2.weight", inner, h, [e, inner, h], i);
+            var index = i;
+            expertIn[i] = linears.Convert($"{p}experts.fc1.weight#{i}", () => loader.TransposedLinear(p + "experts.fc1.weight", h, 2 * inner, [e, h, 2 * inner], index));
+            expertOut[i] = linears.Convert($"{p}experts.fc2.weight#{i}", () => loader.TransposedLinear(p + "experts.fc2.weight", inner, h, [e, inner, h], index));
         }
 
         var shared = inner * config.SharedExperts;
@@ -97,14 +116,15 @@ internal static class DecoderLoader
             ExpertIn = expertIn,
             ExpertOut = expertOut,
             TopK = config.ExpertsPerToken,
-            SharedGate = loader.Linear(p + "shared_experts.gate_proj.weight", null, shared, h),
-            SharedUp = loader.Linear(p + "shared_experts.up_proj.weight", null, shared, h),
-            SharedDown = loader.Linear(p + "shared_experts.down_proj.weight", null, h, shared),
+            SharedGate = linears.Get(p + "shared_experts.gate_proj.weight", null, shared, h),
+            SharedUp = linears.Get(p + "shared_experts.up_proj.weight", null, shared, h),
+            SharedDown = linears.Get(p + "shared_experts.down_proj.weight", null, h, shared),
         };
     }
 
-    private static DecoderWeights LoadMpt(WeightLoader loader, DecoderConfig config, string body, string lmHead)
+    private static DecoderWeights LoadMpt(Linears linears, DecoderConfig config, string body, string lmHead, bool headOnly)
     {
+        var loader = linears.Loader;
         var h = config.HiddenSize;
         var layers = new DecoderLayerWeights[config.Layers];
         for (var i = 0; i < layers.Length; i++)
@@ -114,11 +134,16 @@ internal static class DecoderLoader
             {
                 Norm1 = loader.LayerNorm(p + "norm_1", h, config.NormEpsilon),
                 Norm2 = loader.LayerNorm(p + "norm_2", h, config.NormEpsilon),
-                FusedQkv = loader.Linear(p + "attn.Wqkv.weight", null, 3 * h, h),
-                Output = loader.Linear(p + "attn.out_proj.weight", null, h, h),
-                Up = loader.Linear(p + "ffn.up_proj.weight", null, config.IntermediateSize, h),
-                Down = loader.Linear(p + "ffn.down_proj.weight", null, h, config.IntermediateSize),
+                FusedQkv = linears.Get(p + "attn.Wqkv.weight", null, 3 * h, h),
+                Output = linears.Get(p + "attn.out_proj.weight", null, h, h),
+                Up = linears.Get(p + "ffn.up_proj.weight", null, config.IntermediateSize, h),
+                Down = linears.Get(p + "ffn.down_proj.weight", null, h, config.IntermediateSize),
             };
+        }
+
+        if (headOnly)
+        {
+            return null!;
         }
 
         var embeddings = EmbeddingTable.Load(loader, body + "wte.weight", config.VocabularySize, h);
@@ -127,7 +152,7 @@ internal static class DecoderLoader
             Embeddings = embeddings,
             Layers = layers,
             FinalNorm = loader.LayerNorm(body + "norm_f", h, config.NormEpsilon),
-            LmHead = HeadOrTied(loader, lmHead, embeddings, config, allowTied: true),
+            LmHead = linears.Head(HeadOrTied(loader, lmHead, embeddings, config, allowTied: true)),
         };
     }
 
@@ -139,5 +164,42 @@ internal static class DecoderLoader
         }
 
         return new LinearLayer(LinearWeight.FromBytes(embeddings.Data, embeddings.DType, config.VocabularySize, config.HiddenSize), null);
+    }
+
+    /// <summary>Loads linear layers as stored, through a quantization plan, or only lists them for the plan.</summary>
+    private sealed class Linears(WeightLoader loader, QuantizationPlan? plan)
+    {
+        public WeightLoader Loader { get; } = loader;
+
+        /// <summary>Gets or sets the list to fill instead of loading (the plan's first pass).</summary>
+        public List<(string Key, Func<LinearWeight> Read)>? Listing { get; init; }
+
+        public LinearLayer Get(string weight, string? bias, int rows, int columns)
+        {
+            if (Listing is not null)
+            {
+                Loader.Checkpoint.CheckShape(weight, rows, columns);
+                Listing.Add((weight, () => LinearWeight.FromSingle(Loader.Checkpoint.ReadSingle(weight), rows, columns)));
+                return Placeholder;
+            }
+
+            return plan is null ? Loader.Linear(weight, bias, rows, columns) : plan.Load(Loader, weight, bias, rows, columns);
+        }
+
+        public LinearLayer Convert(string key, Func<LinearLayer> read)
+        {
+            if (Listing is not null)
+            {
+                Listing.Add((key, () => read().Weight));
+                return Placeholder;
+            }
+
+            var layer = read();
+            return plan is null ? layer : layer with { Weight = plan.Apply(key, layer.Weight) };
+        }
+
+        public LinearLayer Head(LinearLayer head) => plan is null ? head : head with { Weight = plan.ApplyToHead(head.Weight) };
+
+        private static LinearLayer Placeholder { get; } = new(LinearWeight.FromSingle([0f], 1, 1), null);
     }
 }

@@ -1,7 +1,6 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
-using Multimodal.Backends.Managed.Kernels;
 using Multimodal.Backends.Managed.Modules;
 
 namespace Multimodal.Backends.Managed.Decoder;
@@ -146,65 +145,5 @@ internal sealed class DecoderWeights
         }
 
         return total;
-    }
-
-    /// <summary>Converts the linear layers (and the LM head to int8) to a quantized format.</summary>
-    /// <param name="format">The target format.</param>
-    /// <param name="groupSize">The int4 group size.</param>
-    /// <param name="int4Ratio">For int4 formats, the fraction of layers in int4 (smallest relative error first), the rest int8.</param>
-    public void Quantize(WeightFormat format, int groupSize, double int4Ratio)
-    {
-        var all = Layers.SelectMany(l => l.Linears()).ToList();
-        if (format == WeightFormat.Int8 || format is WeightFormat.Float32 or WeightFormat.Float16 or WeightFormat.BFloat16)
-        {
-            foreach (var (_, layer, replace) in all)
-            {
-                replace(layer with { Weight = LinearWeight.Quantize(layer.Weight, format) });
-            }
-
-            LmHead = LmHead with { Weight = LinearWeight.Quantize(LmHead.Weight, format) };
-            return;
-        }
-
-        var chosen = new HashSet<LinearLayer>(ReferenceEqualityComparer.Instance);
-        if (int4Ratio >= 1)
-        {
-            chosen.UnionWith(all.Select(a => a.Layer));
-        }
-        else if (int4Ratio > 0)
-        {
-            // Data-free sensitivity: the layers whose int4 error is smallest relative to their weights go to int4.
-            var ranked = all.Select(a => (a.Layer, Error: RelativeError(a.Layer.Weight, format, groupSize))).OrderBy(x => x.Error).ToList();
-            var count = (int)Math.Round(int4Ratio * ranked.Count, MidpointRounding.ToEven);
-            chosen.UnionWith(ranked.Take(count).Select(x => x.Layer));
-        }
-
-        foreach (var (_, layer, replace) in all)
-        {
-            var target = chosen.Contains(layer) && layer.Weight.Columns % groupSize == 0 ? format : WeightFormat.Int8;
-            replace(layer with { Weight = LinearWeight.Quantize(layer.Weight, target, target == WeightFormat.Int8 ? 0 : groupSize) });
-        }
-
-        LmHead = LmHead with { Weight = LinearWeight.Quantize(LmHead.Weight, WeightFormat.Int8) };
-    }
-
-    private static double RelativeError(LinearWeight weight, WeightFormat format, int groupSize)
-    {
-        if (weight.Columns % groupSize != 0)
-        {
-            return double.PositiveInfinity;
-        }
-
-        var original = weight.ToSingle();
-        var restored = LinearWeight.Quantize(weight, format, groupSize).ToSingle();
-        double error = 0, norm = 0;
-        for (var i = 0; i < original.Length; i++)
-        {
-            var diff = original[i] - restored[i];
-            error += diff * diff;
-            norm += original[i] * original[i];
-        }
-
-        return norm == 0 ? 0 : error / norm;
     }
 }

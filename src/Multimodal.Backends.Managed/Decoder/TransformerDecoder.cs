@@ -17,20 +17,17 @@ internal sealed class TransformerDecoder : ILanguageDecoder
     private readonly RotaryTable? _rope;
     private readonly float[]? _alibiSlopes;
     private readonly ComputeContext _context;
-    private readonly IDisposable? _owned;
 
     /// <summary>Initializes the decoder.</summary>
     /// <param name="config">The dimensions and settings.</param>
     /// <param name="weights">The loaded weights.</param>
     /// <param name="contextLength">The most positions a state may hold.</param>
     /// <param name="context">The threading settings.</param>
-    /// <param name="owned">What to dispose with the decoder (the checkpoint the weights point into).</param>
-    public TransformerDecoder(DecoderConfig config, DecoderWeights weights, int contextLength, ComputeContext context, IDisposable? owned)
+    public TransformerDecoder(DecoderConfig config, DecoderWeights weights, int contextLength, ComputeContext context)
     {
         Config = config;
         _weights = weights;
         _context = context;
-        _owned = owned;
         ContextLength = contextLength;
         if (config.Architecture == DecoderArchitecture.Mpt)
         {
@@ -55,6 +52,9 @@ internal sealed class TransformerDecoder : ILanguageDecoder
 
     /// <summary>Gets the weights.</summary>
     internal DecoderWeights Weights => _weights;
+
+    /// <summary>Gets or sets what disposing the decoder releases (the model's shared lifetime).</summary>
+    internal IDisposable? Owner { get; set; }
 
     /// <inheritdoc />
     public IDecoderState CreateState() => new KvCache(this, Config.Layers, Config.KvHeads * Config.HeadDim, ContextLength);
@@ -95,7 +95,13 @@ internal sealed class TransformerDecoder : ILanguageDecoder
     }
 
     /// <inheritdoc />
-    public void Dispose() => _owned?.Dispose();
+    public void Dispose()
+    {
+        // Release the shared weights once, however often Dispose is called.
+        var owner = Owner;
+        Owner = null;
+        owner?.Dispose();
+    }
 
     /// <summary>The ALiBi slopes of MPT (<c>build_mpt_alibi_tensor</c>): 2^(−k·max/p) for k = 1..p, p the next power
     /// of two ≥ heads, interleaved (odd then even) when p ≠ heads.</summary>

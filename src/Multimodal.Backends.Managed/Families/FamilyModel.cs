@@ -73,14 +73,9 @@ internal abstract class FamilyModel : IDisposable
     /// <summary>Builds the decoder and applies the quantization option.</summary>
     protected TransformerDecoder CreateDecoder(WeightLoader loader, DecoderConfig config, string body, string lmHead)
     {
-        var weights = DecoderLoader.Load(loader, config, body, lmHead);
-        if (Options.Quantization is { } format)
-        {
-            weights.Quantize(format, Options.GroupSize, Options.Int4Ratio);
-        }
-
+        var weights = DecoderLoader.Load(loader, config, body, lmHead, Options);
         var contextLength = Options.ContextLength > 0 ? Math.Min(Options.ContextLength, config.MaxPositions) : config.MaxPositions;
-        return new TransformerDecoder(config, weights, contextLength, Context, owned: null);
+        return new TransformerDecoder(config, weights, contextLength, Context);
     }
 
     /// <summary>Reads <c>config.json</c> of a folder.</summary>

@@ -32,7 +32,14 @@ internal sealed class ManagedVisionEncoder(IViewEncoder encoder, string family) 
             : null;
     }
 
+    /// <summary>Gets or sets what disposing the encoder releases (the model's shared lifetime).</summary>
+    internal IDisposable? Owner { get; set; }
+
     public void Dispose()
     {
+        // Release the shared weights once, however often Dispose is called.
+        var owner = Owner;
+        Owner = null;
+        owner?.Dispose();
     }
 }

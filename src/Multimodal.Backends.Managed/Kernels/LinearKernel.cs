@@ -160,7 +160,9 @@ internal sealed record ComputeContext(int MaxDegreeOfParallelism)
     public static ComputeContext SingleThreaded { get; } = new(1);
 
     /// <summary>Runs <paramref name="body"/> for every index in <c>[0, count)</c>, on up to
-    /// <see cref="MaxDegreeOfParallelism"/> threads (inline when 1 or when there is one item).</summary>
+    /// <see cref="MaxDegreeOfParallelism"/> threads (inline when 1 or when there is one item): on the
+    /// <see cref="KernelThreadPool"/>, or with <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/> when that
+    /// pool is busy with another caller's kernel.</summary>
     /// <param name="count">The number of work items.</param>
     /// <param name="body">The work for one item.</param>
     internal void For(int count, Action<int> body)
@@ -176,6 +178,9 @@ internal sealed record ComputeContext(int MaxDegreeOfParallelism)
             return;
         }
 
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+        if (!KernelThreadPool.Shared.TryRun(count, threads, body))
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+        }
     }
 }

@@ -29,6 +29,7 @@ public sealed class SafeTensorsCheckpoint : IDisposable
     private readonly Dictionary<string, SafeTensorInfo> _tensors;
     private readonly Dictionary<string, MappedFile> _files;
     private readonly List<string> _names;
+    private readonly Dictionary<string, Microsoft.Win32.SafeHandles.SafeFileHandle> _handles = new(StringComparer.Ordinal);
     private bool _disposed;
 
     private SafeTensorsCheckpoint(string path, Dictionary<string, SafeTensorInfo> tensors, List<string> names, Dictionary<string, MappedFile> files, IReadOnlyDictionary<string, string> metadata)
@@ -116,35 +117,44 @@ public sealed class SafeTensorsCheckpoint : IDisposable
     /// <exception cref="ModelLoadException">No such tensor, or it is not floating point.</exception>
     public float[] ReadSingle(string name)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var info = GetInfo(name);
-        var bytes = GetBytes(name).Span;
-        var result = GC.AllocateUninitializedArray<float>(checked((int)info.ElementCount));
-        switch (info.DType)
+        if (info.DType is not (TensorDType.F32 or TensorDType.F16 or TensorDType.BF16 or TensorDType.F64))
         {
-            case TensorDType.F32:
-                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(result);
-                break;
-            case TensorDType.F16:
-                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), result);
-                break;
-            case TensorDType.BF16:
-                var raw = MemoryMarshal.Cast<byte, ushort>(bytes);
-                for (var i = 0; i < raw.Length; i++)
+            throw new ModelLoadException($"Tensor '{name}' is {info.DType}; a floating-point tensor (F32, F16, BF16 or F64) was expected.", Path);
+        }
+
+        // Read through the file rather than the mapping: converted copies should not also keep the mapped pages
+        // resident (a quantized 7B model would otherwise hold its bf16 file in memory as well).
+        var size = SafeTensorsHeader.ElementSize(info.DType);
+        var result = GC.AllocateUninitializedArray<float>(checked((int)info.ElementCount));
+        var handle = Handle(info.FilePath);
+        const int ChunkElements = 1 << 20;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(ChunkElements * size);
+        try
+        {
+            for (var first = 0; first < result.Length; first += ChunkElements)
+            {
+                var count = Math.Min(ChunkElements, result.Length - first);
+                var bytes = buffer.AsSpan(0, count * size);
+                var read = 0;
+                while (read < bytes.Length)
                 {
-                    result[i] = BitConverter.Int32BitsToSingle(raw[i] << 16);
+                    var n = RandomAccess.Read(handle, bytes[read..], info.Offset + ((long)first * size) + read);
+                    if (n == 0)
+                    {
+                        throw new ModelLoadException($"Tensor '{name}' could not be read: {System.IO.Path.GetFileName(info.FilePath)} ended early (was it truncated after opening?).", Path);
+                    }
+
+                    read += n;
                 }
 
-                break;
-            case TensorDType.F64:
-                var doubles = MemoryMarshal.Cast<byte, double>(bytes);
-                for (var i = 0; i < doubles.Length; i++)
-                {
-                    result[i] = (float)doubles[i];
-                }
-
-                break;
-            default:
-                throw new ModelLoadException($"Tensor '{name}' is {info.DType}; a floating-point tensor (F32, F16, BF16 or F64) was expected.", Path);
+                Convert(info.DType, bytes, result.AsSpan(first, count));
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
 
         return result;
@@ -189,6 +199,59 @@ public sealed class SafeTensorsCheckpoint : IDisposable
         foreach (var file in _files.Values)
         {
             ((IDisposable)file).Dispose();
+        }
+
+        lock (_handles)
+        {
+            foreach (var handle in _handles.Values)
+            {
+                handle.Dispose();
+            }
+
+            _handles.Clear();
+        }
+    }
+
+    private static void Convert(TensorDType dtype, ReadOnlySpan<byte> bytes, Span<float> destination)
+    {
+        switch (dtype)
+        {
+            case TensorDType.F32:
+                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
+                break;
+            case TensorDType.F16:
+                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), destination);
+                break;
+            case TensorDType.BF16:
+                var raw = MemoryMarshal.Cast<byte, ushort>(bytes);
+                for (var i = 0; i < raw.Length; i++)
+                {
+                    destination[i] = BitConverter.Int32BitsToSingle(raw[i] << 16);
+                }
+
+                break;
+            default:
+                var doubles = MemoryMarshal.Cast<byte, double>(bytes);
+                for (var i = 0; i < doubles.Length; i++)
+                {
+                    destination[i] = (float)doubles[i];
+                }
+
+                break;
+        }
+    }
+
+    private Microsoft.Win32.SafeHandles.SafeFileHandle Handle(string file)
+    {
+        lock (_handles)
+        {
+            if (!_handles.TryGetValue(file, out var handle))
+            {
+                handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.Read);
+                _handles[file] = handle;
+            }
+
+            return handle;
         }
     }
 
