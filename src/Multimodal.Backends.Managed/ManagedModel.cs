@@ -15,7 +15,8 @@ namespace Multimodal.Backends.Managed;
 /// <para>Supported folders (detected from <c>config.json</c>): llava-hf LLaVA-1.5 (<c>model_type</c> <c>llava</c>),
 /// LLaVA-MPT (<c>llava_mpt</c>, with the CLIP folder named by <c>mm_vision_tower</c>), LongVA (<c>llava_qwen</c>),
 /// AuroraCap in xtuner layout (a Llama root with <c>visual_encoder/</c> and <c>projector/</c>), MiniCPM-V 2
-/// (<c>minicpmv</c>) and Aria (<c>aria</c>). Weights are memory-mapped; the model keeps its files open until disposed.</para>
+/// (<c>minicpmv</c>) and Aria (<c>aria</c>); plain Llama, Qwen2, MiniCPM and MPT folders load as text-only models
+/// (their vision encoder refuses images). Weights are memory-mapped; the model keeps its files open until disposed.</para>
 /// <para>Thread-safety: encoding and decoding may run concurrently on different states.</para>
 /// </remarks>
 public sealed class ManagedModel : IDisposable
@@ -66,11 +67,13 @@ public sealed class ManagedModel : IDisposable
         {
             "llava" => new LlavaModel(folder, config, options),
             "llava_qwen" => new LongVaModel(folder, config, options),
-            "llava_mpt" or "mpt" => new LlavaMptModel(folder, config, options),
+            "llava_mpt" => new LlavaMptModel(folder, config, options),
+            "mpt" when config.Has("mm_vision_tower") => new LlavaMptModel(folder, config, options),
             "llama" when AuroraCapModel.IsXtunerLayout(folder) => new AuroraCapModel(folder, config, options),
+            "llama" or "qwen2" or "minicpm" or "mpt" => new TextOnlyModel(folder, config, modelType, options),
             "minicpmv" => new MiniCpmVModel(folder, config, options),
             "aria" => new AriaModel(folder, config, options),
-            _ => throw new ModelLoadException($"'{folder}' holds a \"{modelType}\" model; the managed backend runs llava (llava-hf LLaVA-1.5), llava_mpt, llava_qwen (LongVA), AuroraCap (xtuner layout), minicpmv and aria.", folder),
+            _ => throw new ModelLoadException($"'{folder}' holds a \"{modelType}\" model; the managed backend runs llava (llava-hf LLaVA-1.5), llava_mpt, llava_qwen (LongVA), AuroraCap (xtuner layout), minicpmv and aria, and text-only llama, qwen2, minicpm and mpt.", folder),
         };
 
         return new ManagedModel(family);
