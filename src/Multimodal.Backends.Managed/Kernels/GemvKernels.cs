@@ -33,6 +33,11 @@ internal static unsafe class GemvKernels
 
     private static readonly bool UseAvx2 = Avx2.IsSupported && Fma.IsSupported;
 
+    /// <summary>Whether the AVX-512 int4 path is used (512-bit vectors accelerated, not disabled by
+    /// <c>MULTIMODAL_KERNELS_NO_AVX512=1</c>).</summary>
+    private static readonly bool UseAvx512 = Avx512F.IsSupported && Vector512.IsHardwareAccelerated
+        && Environment.GetEnvironmentVariable("MULTIMODAL_KERNELS_NO_AVX512") != "1";
+
     /// <summary>Computes <c>y[r] = w[r, :] · x (+ bias[r])</c> for every row of <paramref name="w"/>.</summary>
     /// <param name="x">The input, <c>w.Columns</c> values.</param>
     /// <param name="w">The weights.</param>
@@ -285,33 +290,116 @@ internal static unsafe class GemvKernels
 
     private static float DotInt4(byte* q, float* x, float* scales, byte* zeros, float* groupSums, int groups, int groupSize)
     {
-        var acc = Vector256<float>.Zero;
+        // Two sets of four accumulators (two 32-column blocks in flight) and two group accumulators (even and odd
+        // groups) keep eight FMA chains independent, so the loop is bound by unpacking throughput, not FMA latency.
+        var even = Vector256<float>.Zero;
+        var odd = Vector256<float>.Zero;
         var correction = 0f;
         var mask = Vector256.Create(15);
         for (var g = 0; g < groups; g++)
         {
-            var g0 = Vector256<float>.Zero;
-            var g1 = Vector256<float>.Zero;
-            var g2 = Vector256<float>.Zero;
-            var g3 = Vector256<float>.Zero;
-            for (var b = 0; b < groupSize; b += 32)
+            var s0 = Vector256<float>.Zero;
+            var s1 = Vector256<float>.Zero;
+            var s2 = Vector256<float>.Zero;
+            var s3 = Vector256<float>.Zero;
+            var t0 = Vector256<float>.Zero;
+            var t1 = Vector256<float>.Zero;
+            var t2 = Vector256<float>.Zero;
+            var t3 = Vector256<float>.Zero;
+            var b = 0;
+            for (; b <= groupSize - 64; b += 64)
             {
                 var l0 = Avx2.ConvertToVector256Int32(q);
                 var l1 = Avx2.ConvertToVector256Int32(q + 8);
-                g0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l0 & mask), Avx.LoadVector256(x), g0);
-                g1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l1 & mask), Avx.LoadVector256(x + 8), g1);
-                g2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l0 >>> 4), Avx.LoadVector256(x + 16), g2);
-                g3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l1 >>> 4), Avx.LoadVector256(x + 24), g3);
+                var l2 = Avx2.ConvertToVector256Int32(q + 16);
+                var l3 = Avx2.ConvertToVector256Int32(q + 24);
+                s0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l0 & mask), Avx.LoadVector256(x), s0);
+                s1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l1 & mask), Avx.LoadVector256(x + 8), s1);
+                s2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l0 >>> 4), Avx.LoadVector256(x + 16), s2);
+                s3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l1 >>> 4), Avx.LoadVector256(x + 24), s3);
+                t0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l2 & mask), Avx.LoadVector256(x + 32), t0);
+                t1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l3 & mask), Avx.LoadVector256(x + 40), t1);
+                t2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l2 >>> 4), Avx.LoadVector256(x + 48), t2);
+                t3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l3 >>> 4), Avx.LoadVector256(x + 56), t3);
+                q += 32;
+                x += 64;
+            }
+
+            if (b < groupSize)
+            {
+                var l0 = Avx2.ConvertToVector256Int32(q);
+                var l1 = Avx2.ConvertToVector256Int32(q + 8);
+                s0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l0 & mask), Avx.LoadVector256(x), s0);
+                s1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l1 & mask), Avx.LoadVector256(x + 8), s1);
+                s2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l0 >>> 4), Avx.LoadVector256(x + 16), s2);
+                s3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(l1 >>> 4), Avx.LoadVector256(x + 24), s3);
                 q += 16;
                 x += 32;
             }
 
             var scale = scales[g];
-            acc = Fma.MultiplyAdd((g0 + g1) + (g2 + g3), Vector256.Create(scale), acc);
+            var sum = ((s0 + s1) + (s2 + s3)) + ((t0 + t1) + (t2 + t3));
+            if ((g & 1) == 0)
+            {
+                even = Fma.MultiplyAdd(sum, Vector256.Create(scale), even);
+            }
+            else
+            {
+                odd = Fma.MultiplyAdd(sum, Vector256.Create(scale), odd);
+            }
+
             correction = MathF.FusedMultiplyAdd(scale * (zeros is null ? 8 : zeros[g]), groupSums[g], correction);
         }
 
-        return Vector256.Sum(acc) - correction;
+        return Vector256.Sum(even + odd) - correction;
+    }
+
+    /// <summary>AVX-512 int4 dot: each group's 16 dequantized levels <c>(u − zero) · scale</c> form a table that
+    /// <c>vpermps</c> indexes with the nibbles directly (it reads only the low 4 bits of each lane).</summary>
+    private static float DotInt4Avx512(byte* q, float* x, float* scales, byte* zeros, int groups, int groupSize)
+    {
+        var a0 = Vector512<float>.Zero;
+        var a1 = Vector512<float>.Zero;
+        var a2 = Vector512<float>.Zero;
+        var a3 = Vector512<float>.Zero;
+        var levels = Vector512.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f, 13f, 14f, 15f);
+        for (var g = 0; g < groups; g++)
+        {
+            var zero = zeros is null ? 8f : zeros[g];
+            var table = (levels - Vector512.Create(zero)) * Vector512.Create(scales[g]);
+            var b = 0;
+            for (; b <= groupSize - 64; b += 64)
+            {
+                var l0 = Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(q));
+                var l1 = Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(q + 16));
+                a0 = Avx512F.FusedMultiplyAdd(Avx512F.PermuteVar16x32(table, l0), Avx512F.LoadVector512(x), a0);
+                a1 = Avx512F.FusedMultiplyAdd(Avx512F.PermuteVar16x32(table, l0 >>> 4), Avx512F.LoadVector512(x + 16), a1);
+                a2 = Avx512F.FusedMultiplyAdd(Avx512F.PermuteVar16x32(table, l1), Avx512F.LoadVector512(x + 32), a2);
+                a3 = Avx512F.FusedMultiplyAdd(Avx512F.PermuteVar16x32(table, l1 >>> 4), Avx512F.LoadVector512(x + 48), a3);
+                q += 32;
+                x += 64;
+            }
+
+            if (b < groupSize)
+            {
+                var l0 = Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(q));
+                if ((g & 1) == 0)
+                {
+                    a0 = Avx512F.FusedMultiplyAdd(Avx512F.PermuteVar16x32(table, l0), Avx512F.LoadVector512(x), a0);
+                    a1 = Avx512F.FusedMultiplyAdd(Avx512F.PermuteVar16x32(table, l0 >>> 4), Avx512F.LoadVector512(x + 16), a1);
+                }
+                else
+                {
+                    a2 = Avx512F.FusedMultiplyAdd(Avx512F.PermuteVar16x32(table, l0), Avx512F.LoadVector512(x), a2);
+                    a3 = Avx512F.FusedMultiplyAdd(Avx512F.PermuteVar16x32(table, l0 >>> 4), Avx512F.LoadVector512(x + 16), a3);
+                }
+
+                q += 16;
+                x += 32;
+            }
+        }
+
+        return Vector512.Sum((a0 + a1) + (a2 + a3));
     }
 
     private static float Sum(ReadOnlySpan<float> values) => TensorPrimitives.Sum(values);
@@ -373,7 +461,9 @@ internal static unsafe class GemvKernels
                         {
                             var groups = w.GroupsPerRow;
                             var zeros = Zeros is null ? null : Zeros + ((nint)r * groups);
-                            dot = DotInt4(row, X, Scales + ((nint)r * groups), zeros, GroupSums, groups, w.GroupSize);
+                            dot = UseAvx512
+                                ? DotInt4Avx512(row, X, Scales + ((nint)r * groups), zeros, groups, w.GroupSize)
+                                : DotInt4(row, X, Scales + ((nint)r * groups), zeros, GroupSums, groups, w.GroupSize);
                             break;
                         }
                 }

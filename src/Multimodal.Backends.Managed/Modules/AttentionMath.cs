@@ -20,6 +20,12 @@ internal static class AttentionMath
 {
     private const int QueryBlock = 16;
 
+    /// <summary>From this many queries on (prefill, vision towers), scores and outputs are computed as GEMMs over
+    /// contiguous per-head copies of K and V; fewer queries (decode) read the cache in place.</summary>
+    private const int GemmThreshold = 8;
+
+    private const int GemmQueryBlock = 64;
+
     /// <summary>Causal attention for <paramref name="queries"/> new positions starting at absolute position
     /// <paramref name="start"/>, against <paramref name="start"/> + <paramref name="queries"/> cached keys and values.</summary>
     /// <param name="q">Queries, <c>[queries, heads × headDim]</c>.</param>
@@ -73,6 +79,12 @@ internal static class AttentionMath
 
     private static void Run(Job job, ComputeContext context)
     {
+        if (job.Queries >= GemmThreshold)
+        {
+            RunBlocked(job, context);
+            return;
+        }
+
         var blocks = (job.Queries + QueryBlock - 1) / QueryBlock;
         var items = blocks * job.Heads;
         var keyCount = job.Causal ? job.Start + job.Queries : job.Start;
@@ -161,6 +173,113 @@ internal static class AttentionMath
         finally
         {
             ArrayPool<float>.Shared.Return(scores);
+        }
+    }
+
+    private static unsafe void RunBlocked(Job job, ComputeContext context)
+    {
+        var d = job.HeadDim;
+        var totalKeys = job.Causal ? job.Start + job.Queries : job.Start;
+        var kvStride = job.KvHeads * d;
+
+        // Contiguous [keys, d] copies of each K/V head, shared by the query heads of its group.
+        var keys = new float[job.KvHeads][];
+        var values = new float[job.KvHeads][];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, context.MaxDegreeOfParallelism) };
+        Parallel.For(0, job.KvHeads, options, h =>
+        {
+            var k = GC.AllocateUninitializedArray<float>(totalKeys * d);
+            var v = GC.AllocateUninitializedArray<float>(totalKeys * d);
+            var kSource = new ReadOnlySpan<float>((float*)job.K, totalKeys * kvStride);
+            var vSource = new ReadOnlySpan<float>((float*)job.V, totalKeys * kvStride);
+            for (var j = 0; j < totalKeys; j++)
+            {
+                kSource.Slice((j * kvStride) + (h * d), d).CopyTo(k.AsSpan(j * d, d));
+                vSource.Slice((j * kvStride) + (h * d), d).CopyTo(v.AsSpan(j * d, d));
+            }
+
+            keys[h] = k;
+            values[h] = v;
+        });
+
+        var blocks = (job.Queries + GemmQueryBlock - 1) / GemmQueryBlock;
+        Parallel.For(0, blocks * job.Heads, options, item => BlockedItem(job, keys, values, item % job.Heads, item / job.Heads));
+    }
+
+    private static unsafe void BlockedItem(Job job, float[][] keys, float[][] values, int head, int block)
+    {
+        var d = job.HeadDim;
+        var first = block * GemmQueryBlock;
+        var count = Math.Min(GemmQueryBlock, job.Queries - first);
+        var qStride = job.Heads * d;
+        var kvHead = head / (job.Heads / job.KvHeads);
+        var visible = job.Causal ? job.Start + first + count : job.Start;
+        var pool = ArrayPool<float>.Shared;
+        var q = pool.Rent(count * d);
+        var scores = pool.Rent(count * visible);
+        var output = pool.Rent(count * d);
+        try
+        {
+            var queries = new ReadOnlySpan<float>((float*)job.Q, job.Queries * qStride);
+            for (var r = 0; r < count; r++)
+            {
+                queries.Slice(((first + r) * qStride) + (head * d), d).CopyTo(q.AsSpan(r * d, d));
+            }
+
+            var s = scores.AsSpan(0, count * visible);
+            Gemm.MultiplyTransposed(q.AsSpan(0, count * d), keys[kvHead].AsSpan(0, visible * d), s, count, visible, d, ComputeContext.SingleThreaded);
+            for (var r = 0; r < count; r++)
+            {
+                var row = s.Slice(r * visible, visible);
+                var position = job.Start + first + r;
+                var limit = job.Causal ? position + 1 : visible;
+                TensorPrimitives.Multiply(row[..limit], job.Scale, row[..limit]);
+                if (job.AlibiSlopes is { } slopes)
+                {
+                    for (var j = 0; j < limit; j++)
+                    {
+                        row[j] += slopes[head] * (j - position);
+                    }
+                }
+
+                row[limit..].Fill(float.NegativeInfinity);
+                if (job.KeyValid is { } valid)
+                {
+                    for (var j = 0; j < limit; j++)
+                    {
+                        if (!valid[j])
+                        {
+                            row[j] = float.NegativeInfinity;
+                        }
+                    }
+                }
+
+                var max = TensorPrimitives.Max(row);
+                if (float.IsNegativeInfinity(max))
+                {
+                    row.Clear();
+                    continue;
+                }
+
+                TensorPrimitives.Subtract(row, max, row);
+                TensorPrimitives.Exp(row, row);
+                TensorPrimitives.Divide(row, TensorPrimitives.Sum(row), row);
+            }
+
+            var o = output.AsSpan(0, count * d);
+            Gemm.Multiply(s, values[kvHead].AsSpan(0, visible * d), o, count, d, visible, ComputeContext.SingleThreaded);
+            var destination = new Span<float>((float*)job.Output, job.Queries * qStride);
+            for (var r = 0; r < count; r++)
+            {
+                o.Slice(r * d, d).CopyTo(destination.Slice(((first + r) * qStride) + (head * d), d));
+            }
+
+        }
+        finally
+        {
+            pool.Return(q);
+            pool.Return(scores);
+            pool.Return(output);
         }
     }
 
