@@ -152,8 +152,8 @@ public class ManagedKernelGemvBenchmarks
 }
 
 /// <summary>
-/// Prefill GEMM through <see cref="LinearKernel.Forward"/> (512 tokens × 4096 → 4096) and attention-style
-/// <see cref="Gemm.MultiplyTransposed"/>; "Throughput" is GFLOP/s (2·m·n·k per call), to compare with the FMA ceiling.
+/// Prefill GEMM through <see cref="LinearKernel.Forward"/> (512 tokens × 4096 → 4096); "Throughput" is GFLOP/s
+/// (2·m·n·k per call), to compare with the FMA ceiling.
 /// </summary>
 [BenchmarkCategory("ManagedKernels")]
 [Config(typeof(ManagedKernelThroughputConfig))]
@@ -165,7 +165,6 @@ public class ManagedKernelGemmBenchmarks
     private LinearWeight _weight = null!;
     private float[] _x = [];
     private float[] _y = [];
-    private float[] _b = [];
 
     [Params("F32", "BF16", "Int4Sym64")]
     public string Format { get; set; } = "F32";
@@ -176,7 +175,6 @@ public class ManagedKernelGemmBenchmarks
         _weight = ManagedKernelData.Weights(N, K, Format, 0)[0];
         _x = ManagedKernelData.Random(new Random(3), M * K);
         _y = new float[M * N];
-        _b = Format == "F32" ? _weight.ToSingle() : [];
     }
 
     [Benchmark(Description = "LinearKernel.Forward, 512 x 4096 x 4096")]
@@ -186,16 +184,37 @@ public class ManagedKernelGemmBenchmarks
         return _y[0];
     }
 
-    [Benchmark(Description = "Gemm.MultiplyTransposed, 512 x 4096 x 4096 (F32 only)")]
+}
+
+/// <summary>The float32 products of attention and the projectors (<see cref="Gemm"/>), 512 × 4096 × 4096, GFLOP/s.</summary>
+[BenchmarkCategory("ManagedKernels")]
+[Config(typeof(ManagedKernelThroughputConfig))]
+public class ManagedKernelFloatGemmBenchmarks
+{
+    private float[] _a = [];
+    private float[] _b = [];
+    private float[] _c = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _a = ManagedKernelData.Random(new Random(4), ManagedKernelGemmBenchmarks.M * ManagedKernelGemmBenchmarks.K);
+        _b = ManagedKernelData.Random(new Random(5), ManagedKernelGemmBenchmarks.N * ManagedKernelGemmBenchmarks.K);
+        _c = new float[ManagedKernelGemmBenchmarks.M * ManagedKernelGemmBenchmarks.N];
+    }
+
+    [Benchmark(Description = "Gemm.MultiplyTransposed, 512 x 4096 x 4096")]
     public float MultiplyTransposed()
     {
-        if (_b.Length == 0)
-        {
-            return 0;
-        }
+        Gemm.MultiplyTransposed(_a, _b, _c, ManagedKernelGemmBenchmarks.M, ManagedKernelGemmBenchmarks.N, ManagedKernelGemmBenchmarks.K, ComputeContext.Default);
+        return _c[0];
+    }
 
-        Gemm.MultiplyTransposed(_x, _b, _y, M, N, K, ComputeContext.Default);
-        return _y[0];
+    [Benchmark(Description = "Gemm.Multiply, 512 x 4096 x 4096")]
+    public float Multiply()
+    {
+        Gemm.Multiply(_a, _b, _c, ManagedKernelGemmBenchmarks.M, ManagedKernelGemmBenchmarks.N, ManagedKernelGemmBenchmarks.K, ComputeContext.Default);
+        return _c[0];
     }
 }
 
@@ -302,7 +321,7 @@ public class ManagedKernelThroughputColumn : IColumn
                 (double)Environment.ProcessorCount * ManagedKernelRooflineBenchmarks.FmaIterations * ManagedKernelRooflineBenchmarks.FmaChains * 16 / seconds / 1e9,
                 "GFLOP/s"),
             nameof(ManagedKernelGemvBenchmarks.Gemv) => Format(ManagedKernelGemvBenchmarks.BytesPerOperation(benchmarkCase) / seconds / 1e9, "GB/s"),
-            nameof(ManagedKernelGemmBenchmarks.Linear) or nameof(ManagedKernelGemmBenchmarks.MultiplyTransposed) => Format(
+            nameof(ManagedKernelGemmBenchmarks.Linear) or nameof(ManagedKernelFloatGemmBenchmarks.MultiplyTransposed) or nameof(ManagedKernelFloatGemmBenchmarks.Multiply) => Format(
                 2.0 * ManagedKernelGemmBenchmarks.M * ManagedKernelGemmBenchmarks.N * ManagedKernelGemmBenchmarks.K / seconds / 1e9,
                 "GFLOP/s"),
             _ => "-",
