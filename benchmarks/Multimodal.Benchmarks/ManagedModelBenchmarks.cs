@@ -5,8 +5,6 @@ using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Engines;
-using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Multimodal.Backends.Managed;
@@ -163,14 +161,11 @@ public class ManagedVisionBenchmarks
     public void Cleanup() => _checkpoint?.Dispose();
 }
 
-/// <summary>Few, long iterations (a 2,048-token prefill of a 1.1B model takes tens of seconds here).</summary>
+/// <summary>Adds the rate column; the job is the suite-wide one (ShortRun: 3 warm-ups, 3 iterations — a 2,048-token
+/// prefill of a 1.1B model takes tens of seconds here).</summary>
 public class ManagedModelConfig : ManualConfig
 {
-    public ManagedModelConfig()
-    {
-        AddJob(Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5).WithId("managed"));
-        AddColumn(new ManagedModelRateColumn());
-    }
+    public ManagedModelConfig() => AddColumn(new ManagedModelRateColumn());
 }
 
 /// <summary>tokens/s and GB/s of weights (decode), tokens/s and GFLOP/s (prefill), views/s and GFLOP/s (vision).</summary>
@@ -210,6 +205,11 @@ public class ManagedModelRateColumn : IColumn
         if (benchmarkCase.Descriptor.Type == typeof(ManagedVisionBenchmarks))
         {
             return Format($"{1 / seconds:F2} views/s, {2 * ManagedVisionBenchmarks.MultiplyAddsPerView / seconds / 1e9:F1} GFLOP/s");
+        }
+
+        if (benchmarkCase.Descriptor.Type != typeof(ManagedDecoderBenchmarks))
+        {
+            return "-";
         }
 
         var tokens = (int)benchmarkCase.Parameters["Tokens"];

@@ -33,7 +33,7 @@ internal static class DecoderLoader
         if (options.Quantization is { } format)
         {
             // The plan needs the list of layers first (an int4 ratio ranks them), then layers load converted.
-            var keys = new List<(string Key, Func<LinearWeight> Read)>();
+            var keys = new List<(string Key, Func<Func<LinearWeight, double>, double> Measure)>();
             var lister = new Linears(loader, null) { Listing = keys };
             _ = config.Architecture == DecoderArchitecture.Mpt ? LoadMpt(lister, config, body, lmHead, headOnly: true) : LoadLlama(lister, config, body, lmHead, headOnly: true);
             linears = new Linears(loader, QuantizationPlan.Create(format, options.GroupSize, options.Int4Ratio, keys));
@@ -89,7 +89,7 @@ internal static class DecoderLoader
             Embeddings = embeddings,
             Layers = layers,
             FinalNorm = loader.RmsNorm(body + "norm", h, config.NormEpsilon),
-            LmHead = linears.Head(HeadOrTied(loader, lmHead, embeddings, config, allowTied: config.TiedEmbeddings)),
+            LmHead = linears.Head(lmHead, body + "embed_tokens.weight", config, () => HeadOrTied(loader, lmHead, embeddings, config, allowTied: config.TiedEmbeddings)),
         };
     }
 
@@ -152,7 +152,7 @@ internal static class DecoderLoader
             Embeddings = embeddings,
             Layers = layers,
             FinalNorm = loader.LayerNorm(body + "norm_f", h, config.NormEpsilon),
-            LmHead = linears.Head(HeadOrTied(loader, lmHead, embeddings, config, allowTied: true)),
+            LmHead = linears.Head(lmHead, body + "wte.weight", config, () => HeadOrTied(loader, lmHead, embeddings, config, allowTied: true)),
         };
     }
 
@@ -172,14 +172,14 @@ internal static class DecoderLoader
         public WeightLoader Loader { get; } = loader;
 
         /// <summary>Gets or sets the list to fill instead of loading (the plan's first pass).</summary>
-        public List<(string Key, Func<LinearWeight> Read)>? Listing { get; init; }
+        public List<(string Key, Func<Func<LinearWeight, double>, double> Measure)>? Listing { get; init; }
 
         public LinearLayer Get(string weight, string? bias, int rows, int columns)
         {
             if (Listing is not null)
             {
-                Loader.Checkpoint.CheckShape(weight, rows, columns);
-                Listing.Add((weight, () => LinearWeight.FromSingle(Loader.Checkpoint.ReadSingle(weight), rows, columns)));
+                var info = Loader.Checkpoint.CheckShape(weight, rows, columns);
+                Listing.Add((weight, measure => QuantizationPlan.WithStoredBytes(Loader, info, rows, columns, measure)));
                 return Placeholder;
             }
 
@@ -190,7 +190,7 @@ internal static class DecoderLoader
         {
             if (Listing is not null)
             {
-                Listing.Add((key, () => read().Weight));
+                Listing.Add((key, measure => measure(read().Weight)));
                 return Placeholder;
             }
 
@@ -198,7 +198,18 @@ internal static class DecoderLoader
             return plan is null ? layer : layer with { Weight = plan.Apply(key, layer.Weight) };
         }
 
-        public LinearLayer Head(LinearLayer head) => plan is null ? head : head with { Weight = plan.ApplyToHead(head.Weight) };
+        /// <summary>The LM head as stored, or quantized from a file read of the head (or of the tied embeddings).</summary>
+        public LinearLayer Head(string head, string embeddings, DecoderConfig config, Func<LinearLayer> stored)
+        {
+            var layer = stored();
+            if (plan is null)
+            {
+                return layer;
+            }
+
+            var info = Loader.Checkpoint.GetInfo(Loader.Contains(head) ? head : embeddings);
+            return layer with { Weight = QuantizationPlan.WithStoredBytes(Loader, info, config.VocabularySize, config.HiddenSize, plan.ApplyToHead) };
+        }
 
         private static LinearLayer Placeholder { get; } = new(LinearWeight.FromSingle([0f], 1, 1), null);
     }

@@ -35,9 +35,9 @@ internal sealed class QuantizationPlan
     /// <param name="format">The requested format.</param>
     /// <param name="groupSize">The int4 group size.</param>
     /// <param name="ratio">The int4 fraction.</param>
-    /// <param name="layers">Every quantizable layer: a unique key and a way to read its float weights.</param>
+    /// <param name="layers">Every quantizable layer: a unique key and a way to compute its int4 error from its float weights.</param>
     /// <returns>The plan.</returns>
-    public static QuantizationPlan Create(WeightFormat format, int groupSize, double ratio, IReadOnlyList<(string Key, Func<LinearWeight> Read)> layers)
+    public static QuantizationPlan Create(WeightFormat format, int groupSize, double ratio, IReadOnlyList<(string Key, Func<Func<LinearWeight, double>, double> Measure)> layers)
     {
         if (format is not (WeightFormat.Int4Symmetric or WeightFormat.Int4Asymmetric) || ratio >= 1)
         {
@@ -45,7 +45,7 @@ internal sealed class QuantizationPlan
         }
 
         var ranked = layers
-            .Select(l => (l.Key, Error: RelativeError(l.Read(), format, groupSize)))
+            .Select(l => (l.Key, Error: l.Measure(w => RelativeError(w, format, groupSize))))
             .OrderBy(x => x.Error)
             .ThenBy(x => x.Key, StringComparer.Ordinal)
             .ToList();
@@ -65,11 +65,34 @@ internal sealed class QuantizationPlan
         LinearWeight.Quantize(weights, IsInt4(_format) ? WeightFormat.Int8 : _format);
 
     /// <summary>Loads a linear layer from the file and converts it.</summary>
+    /// <remarks>The stored bytes go through one pooled buffer (read from the file, not the mapping) and are
+    /// quantized row by row from there, so loading leaves no float copy or resident original behind: peak memory
+    /// stays close to the quantized model.</remarks>
     public LinearLayer Load(WeightLoader loader, string weight, string? bias, int rows, int columns)
     {
-        loader.Checkpoint.CheckShape(weight, rows, columns);
-        var floats = LinearWeight.FromSingle(loader.Checkpoint.ReadSingle(weight), rows, columns);
-        return new LinearLayer(Apply(weight, floats), bias is null ? null : loader.Tensor(bias, rows));
+        var info = loader.Checkpoint.CheckShape(weight, rows, columns);
+        var b = bias is null ? null : loader.Tensor(bias, rows);
+        return new LinearLayer(WithStoredBytes(loader, info, rows, columns, w => Apply(weight, w)), b);
+    }
+
+    /// <summary>Reads a float layer into a pooled buffer and hands it to <paramref name="use"/>, which must not keep it.</summary>
+    public static T WithStoredBytes<T>(WeightLoader loader, SafeTensors.SafeTensorInfo info, int rows, int columns, Func<LinearWeight, T> use)
+    {
+        if (info.DType is not (SafeTensors.TensorDType.F32 or SafeTensors.TensorDType.F16 or SafeTensors.TensorDType.BF16))
+        {
+            return use(LinearWeight.FromSingle(loader.Checkpoint.ReadSingle(info.Name), rows, columns));
+        }
+
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(checked((int)info.ByteLength));
+        try
+        {
+            var length = loader.Checkpoint.ReadBytes(info.Name, buffer);
+            return use(LinearWeight.FromBytes(buffer.AsMemory(0, length), info.DType, rows, columns));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private WeightFormat TargetFor(string key, int columns)
@@ -92,14 +115,21 @@ internal sealed class QuantizationPlan
             return double.PositiveInfinity;
         }
 
-        var original = weight.ToSingle();
-        var restored = LinearWeight.Quantize(weight, format, groupSize).ToSingle();
+        // Row by row: no float copy of the whole matrix.
+        var restored = LinearWeight.Quantize(weight, format, groupSize);
+        var a = new float[weight.Columns];
+        var b = new float[weight.Columns];
         double error = 0, norm = 0;
-        for (var i = 0; i < original.Length; i++)
+        for (var r = 0; r < weight.Rows; r++)
         {
-            var diff = original[i] - restored[i];
-            error += diff * diff;
-            norm += original[i] * original[i];
+            weight.DecodeRow(r, 0, weight.Columns, a);
+            restored.DecodeRow(r, 0, weight.Columns, b);
+            for (var i = 0; i < a.Length; i++)
+            {
+                var diff = a[i] - b[i];
+                error += diff * diff;
+                norm += a[i] * a[i];
+            }
         }
 
         return norm == 0 ? 0 : error / norm;

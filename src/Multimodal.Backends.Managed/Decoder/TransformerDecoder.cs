@@ -18,6 +18,9 @@ internal sealed class TransformerDecoder : ILanguageDecoder
     private readonly float[]? _alibiSlopes;
     private readonly ComputeContext _context;
 
+    /// <summary>The most positions one pass through the layers processes; longer prefills are chunked.</summary>
+    internal const int PrefillChunk = 512;
+
     /// <summary>Initializes the decoder.</summary>
     /// <param name="config">The dimensions and settings.</param>
     /// <param name="weights">The loaded weights.</param>
@@ -165,20 +168,30 @@ internal sealed class TransformerDecoder : ILanguageDecoder
         observer?.Invoke(-1, hidden);
         cache.Reserve(n);
         var start = cache.Length;
-        var scratch = new LayerScratch(Config, n);
-        for (var layer = 0; layer < Config.Layers; layer++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var weights = _weights.Layers[layer];
-            weights.Norm1.Forward(hidden, scratch.Normed);
-            Attention(weights, cache, layer, start, n, scratch);
-            weights.Output.Forward(scratch.Attention, n, scratch.Projected, _context);
-            AddResidual(hidden, scratch.Projected.AsSpan(0, n * h));
 
-            weights.Norm2.Forward(hidden, scratch.Normed);
-            Mlp(weights, n, scratch);
-            AddResidual(hidden, scratch.Projected.AsSpan(0, n * h));
-            observer?.Invoke(layer, hidden);
+        // Long prompts run in chunks through all layers (each chunk attends to the cache the previous ones wrote):
+        // the same result, with activation memory bounded by the chunk instead of the prompt. An observer needs
+        // every layer's rows at once, so it disables chunking.
+        var chunk = observer is null ? Math.Min(n, PrefillChunk) : n;
+        var scratch = new LayerScratch(Config, chunk);
+        for (var offset = 0; offset < n; offset += chunk)
+        {
+            var m = Math.Min(chunk, n - offset);
+            var rows = hidden.AsSpan(offset * h, m * h);
+            for (var layer = 0; layer < Config.Layers; layer++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var weights = _weights.Layers[layer];
+                weights.Norm1.Forward(rows, scratch.Normed.AsSpan(0, m * h));
+                Attention(weights, cache, layer, start + offset, m, scratch);
+                weights.Output.Forward(scratch.Attention, m, scratch.Projected, _context);
+                AddResidual(rows, scratch.Projected.AsSpan(0, m * h));
+
+                weights.Norm2.Forward(rows, scratch.Normed.AsSpan(0, m * h));
+                Mlp(weights, m, scratch);
+                AddResidual(rows, scratch.Projected.AsSpan(0, m * h));
+                observer?.Invoke(layer, hidden);
+            }
         }
 
         cache.Advance(n);

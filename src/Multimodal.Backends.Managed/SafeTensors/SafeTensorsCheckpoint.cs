@@ -160,6 +160,37 @@ public sealed class SafeTensorsCheckpoint : IDisposable
         return result;
     }
 
+    /// <summary>Copies a tensor's raw bytes through the file (not the mapping, so they do not stay resident).</summary>
+    /// <param name="name">The tensor name.</param>
+    /// <param name="destination">Receives the bytes; at least <see cref="SafeTensorInfo.ByteLength"/> long.</param>
+    /// <returns>The number of bytes written.</returns>
+    /// <exception cref="ModelLoadException">No such tensor, or the file ended early.</exception>
+    public int ReadBytes(string name, Span<byte> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var info = GetInfo(name);
+        if (info.ByteLength > destination.Length)
+        {
+            throw new ArgumentException($"Tensor '{name}' has {info.ByteLength} bytes; the destination holds {destination.Length}.", nameof(destination));
+        }
+
+        var bytes = destination[..(int)info.ByteLength];
+        var handle = Handle(info.FilePath);
+        var read = 0;
+        while (read < bytes.Length)
+        {
+            var n = RandomAccess.Read(handle, bytes[read..], info.Offset + read);
+            if (n == 0)
+            {
+                throw new ModelLoadException($"Tensor '{name}' could not be read: {System.IO.Path.GetFileName(info.FilePath)} ended early (was it truncated after opening?).", Path);
+            }
+
+            read += n;
+        }
+
+        return bytes.Length;
+    }
+
     /// <summary>Reads a floating-point tensor after checking its shape.</summary>
     /// <param name="name">The tensor name.</param>
     /// <param name="shape">The expected shape.</param>

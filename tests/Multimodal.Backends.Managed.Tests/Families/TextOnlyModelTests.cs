@@ -31,6 +31,24 @@ public sealed class TextOnlyModelTests : IDisposable
     }
 
     [Fact]
+    public void LongPrefill_InChunks_EqualsOnePass()
+    {
+        SyntheticCheckpoints.Llama(_folder, hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 48, vocab: 64, TensorDType.F32);
+        using var model = ManagedModel.Load(_folder);
+        var decoder = model.Family.Decoder;
+        var ids = Enumerable.Range(0, Decoder.TransformerDecoder.PrefillChunk + 190).Select(i => ((i * 13) + 5) % 64).ToArray();
+
+        // Forward chunks the prefill; ForwardAll with an observer runs every position through each layer at once.
+        using var chunked = decoder.CreateState();
+        var last = new float[64];
+        decoder.Forward(chunked, new DecoderInput(ids), last);
+        using var whole = decoder.CreateState();
+        var all = decoder.ForwardAll(whole, new DecoderInput(ids), (_, _) => { });
+        Goldens.AssertClose(all.AsSpan((ids.Length - 1) * 64, 64), last, 1e-5f, "chunked prefill");
+        Assert.Equal(ids.Length, chunked.Length);
+    }
+
+    [Fact]
     public void SyntheticCheckpoint_IsDeterministic()
     {
         var other = _folder + "-again";
