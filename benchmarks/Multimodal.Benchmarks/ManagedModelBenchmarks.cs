@@ -115,7 +115,7 @@ public class ManagedDecoderBenchmarks
             + _decoder.Weights.LmHead.Weight.ByteSize + (32000L * 2048 * (Format == "fp32" ? 4 : 2));
         var kv = 2L * _decoder.Config.Layers * _decoder.Config.KvHeads * _decoder.Config.HeadDim * 4 * Math.Max(Context + 1, Tokens);
         var peak = SyntheticModels.PeakResidentBytes();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"// memory: {Format} tokens={Tokens} peak RSS {peak / 1e6:F0} MB, weights {weights / 1e6:F0} MB, KV {kv / 1e6:F1} MB, ratio {(double)peak / (weights + kv):F3}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"// memory: {Format} tokens={Tokens} peak RSS {peak / 1e6:F0} MB (GC committed now {GC.GetGCMemoryInfo().TotalCommittedBytes / 1e6:F0} MB), weights {weights / 1e6:F0} MB, KV {kv / 1e6:F1} MB, ratio {(double)peak / (weights + kv):F3}"));
         _state?.Dispose();
         _model?.Dispose();
     }

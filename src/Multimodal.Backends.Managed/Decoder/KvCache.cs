@@ -35,6 +35,9 @@ internal sealed class KvCache : IDecoderState
     /// <inheritdoc />
     public int Length { get; private set; }
 
+    /// <summary>Gets or sets the decoder's working buffers for this state, reused between calls.</summary>
+    public object? Scratch { get; set; }
+
     /// <summary>Gets the most positions the cache may hold.</summary>
     public int MaxLength => _maxLength;
 
@@ -101,5 +104,6 @@ internal sealed class KvCache : IDecoderState
         _disposed = true;
         _keys = [];
         _values = [];
+        Scratch = null;
     }
 }

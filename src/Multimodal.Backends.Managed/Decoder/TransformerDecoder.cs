@@ -173,7 +173,13 @@ internal sealed class TransformerDecoder : ILanguageDecoder
         // the same result, with activation memory bounded by the chunk instead of the prompt. An observer needs
         // every layer's rows at once, so it disables chunking.
         var chunk = observer is null ? Math.Min(n, PrefillChunk) : n;
-        var scratch = new LayerScratch(Config, chunk);
+        // The state keeps its buffers between calls (a state serves one caller at a time).
+        if (cache.Scratch is not LayerScratch scratch || scratch.Capacity < chunk)
+        {
+            scratch = new LayerScratch(Config, chunk);
+            cache.Scratch = scratch;
+        }
+
         for (var offset = 0; offset < n; offset += chunk)
         {
             var m = Math.Min(chunk, n - offset);
@@ -323,6 +329,7 @@ internal sealed class TransformerDecoder : ILanguageDecoder
     {
         public LayerScratch(DecoderConfig config, int n)
         {
+            Capacity = n;
             var h = config.HiddenSize;
             var qWidth = config.Heads * config.HeadDim;
             var kvWidth = config.KvHeads * config.HeadDim;
@@ -335,6 +342,8 @@ internal sealed class TransformerDecoder : ILanguageDecoder
             Gate = config.Architecture == DecoderArchitecture.AriaMoe ? [] : new float[n * inner];
             Up = config.Architecture is DecoderArchitecture.AriaMoe or DecoderArchitecture.Mpt ? [] : new float[n * inner];
         }
+
+        public int Capacity { get; }
 
         public float[] Normed { get; }
 

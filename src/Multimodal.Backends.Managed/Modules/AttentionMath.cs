@@ -182,28 +182,43 @@ internal static class AttentionMath
         var totalKeys = job.Causal ? job.Start + job.Queries : job.Start;
         var kvStride = job.KvHeads * d;
 
-        // Contiguous [keys, d] copies of each K/V head, shared by the query heads of its group.
+        // Contiguous [keys, d] copies of each K/V head, shared by the query heads of its group (pooled: a long
+        // prefill calls this once per layer and chunk).
         var keys = new float[job.KvHeads][];
         var values = new float[job.KvHeads][];
-        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, context.MaxDegreeOfParallelism) };
-        Parallel.For(0, job.KvHeads, options, h =>
+        var pool = ArrayPool<float>.Shared;
+        try
         {
-            var k = GC.AllocateUninitializedArray<float>(totalKeys * d);
-            var v = GC.AllocateUninitializedArray<float>(totalKeys * d);
-            var kSource = new ReadOnlySpan<float>((float*)job.K, totalKeys * kvStride);
-            var vSource = new ReadOnlySpan<float>((float*)job.V, totalKeys * kvStride);
-            for (var j = 0; j < totalKeys; j++)
+            var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, context.MaxDegreeOfParallelism) };
+            Parallel.For(0, job.KvHeads, options, h =>
             {
-                kSource.Slice((j * kvStride) + (h * d), d).CopyTo(k.AsSpan(j * d, d));
-                vSource.Slice((j * kvStride) + (h * d), d).CopyTo(v.AsSpan(j * d, d));
+                var k = pool.Rent(totalKeys * d);
+                var v = pool.Rent(totalKeys * d);
+                var kSource = new ReadOnlySpan<float>((float*)job.K, totalKeys * kvStride);
+                var vSource = new ReadOnlySpan<float>((float*)job.V, totalKeys * kvStride);
+                for (var j = 0; j < totalKeys; j++)
+                {
+                    kSource.Slice((j * kvStride) + (h * d), d).CopyTo(k.AsSpan(j * d, d));
+                    vSource.Slice((j * kvStride) + (h * d), d).CopyTo(v.AsSpan(j * d, d));
+                }
+
+                keys[h] = k;
+                values[h] = v;
+            });
+
+            var blocks = (job.Queries + GemmQueryBlock - 1) / GemmQueryBlock;
+            Parallel.For(0, blocks * job.Heads, options, item => BlockedItem(job, keys, values, item % job.Heads, item / job.Heads));
+        }
+        finally
+        {
+            foreach (var array in keys.Concat(values))
+            {
+                if (array is not null)
+                {
+                    pool.Return(array);
+                }
             }
-
-            keys[h] = k;
-            values[h] = v;
-        });
-
-        var blocks = (job.Queries + GemmQueryBlock - 1) / GemmQueryBlock;
-        Parallel.For(0, blocks * job.Heads, options, item => BlockedItem(job, keys, values, item % job.Heads, item / job.Heads));
+        }
     }
 
     private static unsafe void BlockedItem(Job job, float[][] keys, float[][] values, int head, int block)
