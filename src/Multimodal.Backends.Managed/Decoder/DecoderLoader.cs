@@ -58,15 +58,31 @@ internal static class DecoderLoader
             {
                 Norm1 = loader.RmsNorm(p + "input_layernorm", h, config.NormEpsilon),
                 Norm2 = loader.RmsNorm(p + "post_attention_layernorm", h, config.NormEpsilon),
-                Query = linears.Get(p + "self_attn.q_proj.weight", bias ? p + "self_attn.q_proj.bias" : null, qWidth, h),
-                Key = linears.Get(p + "self_attn.k_proj.weight", bias ? p + "self_attn.k_proj.bias" : null, kvWidth, h),
-                Value = linears.Get(p + "self_attn.v_proj.weight", bias ? p + "self_attn.v_proj.bias" : null, kvWidth, h),
                 Output = linears.Get(p + "self_attn.o_proj.weight", null, h, qWidth),
             };
+
+            string[] qkv = [p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight"];
+            string[]? qkvBias = bias ? [p + "self_attn.q_proj.bias", p + "self_attn.k_proj.bias", p + "self_attn.v_proj.bias"] : null;
+            if (linears.CanFuse)
+            {
+                // Quantized copies are owned anyway: one matrix per step instead of three small ones.
+                layer.FusedQkv = linears.Fused(qkv, qkvBias, [qWidth, kvWidth, kvWidth], h);
+            }
+            else
+            {
+                layer.Query = linears.Get(qkv[0], qkvBias?[0], qWidth, h);
+                layer.Key = linears.Get(qkv[1], qkvBias?[1], kvWidth, h);
+                layer.Value = linears.Get(qkv[2], qkvBias?[2], kvWidth, h);
+            }
 
             if (config.Architecture == DecoderArchitecture.AriaMoe)
             {
                 layer.Moe = LoadMoe(linears, config, p + "mlp.");
+            }
+            else if (linears.CanFuse)
+            {
+                layer.FusedGateUp = linears.Fused([p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"], null, [config.IntermediateSize, config.IntermediateSize], h);
+                layer.Down = linears.Get(p + "mlp.down_proj.weight", null, h, config.IntermediateSize);
             }
             else
             {
@@ -184,6 +200,24 @@ internal static class DecoderLoader
             }
 
             return plan is null ? Loader.Linear(weight, bias, rows, columns) : plan.Load(Loader, weight, bias, rows, columns);
+        }
+
+        /// <summary>Gets whether row-concatenated (fused) layers can be built: when quantizing without an int4 ratio
+        /// (which ranks layers one by one).</summary>
+        public bool CanFuse => Listing is null && plan is not null && !plan.RanksLayers;
+
+        /// <summary>Loads layers with the same input width as one matrix, their rows stacked in order (q|k|v, gate|up).</summary>
+        public LinearLayer Fused(string[] weights, string?[]? biases, int[] rows, int columns)
+        {
+            var total = rows.Sum();
+            var infos = weights.Select((w, i) => Loader.Checkpoint.CheckShape(w, rows[i], columns)).ToArray();
+            float[]? bias = null;
+            if (biases is not null)
+            {
+                bias = biases.SelectMany((b, i) => b is null ? new float[rows[i]] : Loader.Tensor(b, rows[i])).ToArray();
+            }
+
+            return new LinearLayer(QuantizationPlan.WithStoredBytes(Loader, infos, total, columns, w => plan!.Apply(weights[0], w)), bias);
         }
 
         public LinearLayer Convert(string key, Func<LinearLayer> read)

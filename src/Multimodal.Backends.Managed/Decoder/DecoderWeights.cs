@@ -25,6 +25,9 @@ internal sealed class DecoderLayerWeights
 
     public LinearLayer? Gate { get; set; }
 
+    /// <summary>Gets or sets the gate and up projections stacked in one matrix (rows 0..I−1 gate, I..2I−1 up).</summary>
+    public LinearLayer? FusedGateUp { get; set; }
+
     public LinearLayer? Up { get; set; }
 
     public LinearLayer? Down { get; set; }
@@ -58,6 +61,11 @@ internal sealed class DecoderLayerWeights
         if (Gate is { } g)
         {
             yield return ("gate", g, l => Gate = l);
+        }
+
+        if (FusedGateUp is { } gu)
+        {
+            yield return ("gate_up", gu, l => FusedGateUp = l);
         }
 
         if (Up is { } u)

@@ -65,7 +65,7 @@ internal sealed class QuantizationPlan
         LinearWeight.Quantize(weights, IsInt4(_format) ? WeightFormat.Int8 : _format);
 
     /// <summary>Loads a linear layer from the file and converts it.</summary>
-    /// <remarks>The stored bytes go through one pooled buffer (read from the file, not the mapping) and are
+    /// <remarks>The stored bytes go through a native buffer (read from the file, not the mapping) and are
     /// quantized row by row from there, so loading leaves no float copy or resident original behind: peak memory
     /// stays close to the quantized model.</remarks>
     public LinearLayer Load(WeightLoader loader, string weight, string? bias, int rows, int columns)
@@ -75,7 +75,31 @@ internal sealed class QuantizationPlan
         return new LinearLayer(WithStoredBytes(loader, info, rows, columns, w => Apply(weight, w)), b);
     }
 
-    /// <summary>Reads a float layer into a pooled buffer and hands it to <paramref name="use"/>, which must not keep it.</summary>
+    /// <summary>Gets whether the plan ranks layers one by one (an int4 ratio below 1).</summary>
+    public bool RanksLayers => _int4 is not null;
+
+    /// <summary>Reads several float layers of one dtype and width through the file into one native buffer, rows
+    /// stacked in order, and hands them to <paramref name="use"/> as one matrix.</summary>
+    public static T WithStoredBytes<T>(WeightLoader loader, SafeTensors.SafeTensorInfo[] infos, int rows, int columns, Func<LinearWeight, T> use)
+    {
+        var dtype = infos[0].DType;
+        if (infos.Any(i => i.DType != dtype) || dtype is not (SafeTensors.TensorDType.F32 or SafeTensors.TensorDType.F16 or SafeTensors.TensorDType.BF16))
+        {
+            var floats = infos.SelectMany(i => loader.Checkpoint.ReadSingle(i.Name)).ToArray();
+            return use(LinearWeight.FromSingle(floats, rows, columns));
+        }
+
+        using var buffer = new NativeBuffer(checked((int)infos.Sum(i => i.ByteLength)));
+        var offset = 0;
+        foreach (var info in infos)
+        {
+            offset += loader.Checkpoint.ReadBytes(info.Name, buffer.Memory.Span[offset..]);
+        }
+
+        return use(LinearWeight.FromBytes(buffer.Memory[..offset], dtype, rows, columns));
+    }
+
+    /// <summary>Reads a float layer through the file into a native buffer and hands it to <paramref name="use"/>, which must not keep it.</summary>
     public static T WithStoredBytes<T>(WeightLoader loader, SafeTensors.SafeTensorInfo info, int rows, int columns, Func<LinearWeight, T> use)
     {
         if (info.DType is not (SafeTensors.TensorDType.F32 or SafeTensors.TensorDType.F16 or SafeTensors.TensorDType.BF16))
@@ -83,16 +107,11 @@ internal sealed class QuantizationPlan
             return use(LinearWeight.FromSingle(loader.Checkpoint.ReadSingle(info.Name), rows, columns));
         }
 
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(checked((int)info.ByteLength));
-        try
-        {
-            var length = loader.Checkpoint.ReadBytes(info.Name, buffer);
-            return use(LinearWeight.FromBytes(buffer.AsMemory(0, length), info.DType, rows, columns));
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
+        // Native memory, freed right after: a pooled or GC array would keep tens of megabytes per size class alive
+        // after loading.
+        using var buffer = new NativeBuffer(checked((int)info.ByteLength));
+        var length = loader.Checkpoint.ReadBytes(info.Name, buffer.Memory.Span);
+        return use(LinearWeight.FromBytes(buffer.Memory[..length], info.DType, rows, columns));
     }
 
     private WeightFormat TargetFor(string key, int columns)
@@ -133,5 +152,43 @@ internal sealed class QuantizationPlan
         }
 
         return norm == 0 ? 0 : error / norm;
+    }
+
+    /// <summary>An unmanaged byte buffer exposed as <see cref="Memory{T}"/>, freed on dispose.</summary>
+    private sealed unsafe class NativeBuffer : System.Buffers.MemoryManager<byte>
+    {
+        private readonly int _length;
+        private byte* _pointer;
+
+        public NativeBuffer(int length)
+        {
+            _length = length;
+            _pointer = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)Math.Max(length, 1));
+        }
+
+        public override Span<byte> GetSpan()
+        {
+            ObjectDisposedException.ThrowIf(_pointer == null, this);
+            return new Span<byte>(_pointer, _length);
+        }
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0)
+        {
+            ObjectDisposedException.ThrowIf(_pointer == null, this);
+            return new System.Buffers.MemoryHandle(_pointer + elementIndex);
+        }
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (_pointer != null)
+            {
+                System.Runtime.InteropServices.NativeMemory.Free(_pointer);
+                _pointer = null;
+            }
+        }
     }
 }

@@ -176,7 +176,8 @@ internal sealed class TransformerDecoder : ILanguageDecoder
         // The state keeps its buffers between calls (a state serves one caller at a time).
         if (cache.Scratch is not LayerScratch scratch || scratch.Capacity < chunk)
         {
-            scratch = new LayerScratch(Config, chunk);
+            var first = _weights.Layers[0];
+            scratch = new LayerScratch(Config, chunk, first.FusedQkv is not null, first.FusedGateUp is not null);
             cache.Scratch = scratch;
         }
 
@@ -288,6 +289,19 @@ internal sealed class TransformerDecoder : ILanguageDecoder
             case DecoderArchitecture.AriaMoe:
                 MixtureOfExperts.Forward(weights.Moe!, scratch.Normed, n, Config.HiddenSize, scratch.Projected, _context);
                 break;
+            case DecoderArchitecture.Llama or DecoderArchitecture.Qwen2 or DecoderArchitecture.MiniCpm when weights.FusedGateUp is { } fused:
+                var inner = fused.OutFeatures / 2;
+                fused.Forward(scratch.Normed, n, scratch.GateUp, _context);
+                for (var r = 0; r < n; r++)
+                {
+                    var row = scratch.GateUp.AsSpan(r * 2 * inner, 2 * inner);
+                    var target = scratch.Gate.AsSpan(r * inner, inner);
+                    row[..inner].CopyTo(target);
+                    VectorMath.SiluMultiply(target, row[inner..]);
+                }
+
+                weights.Down!.Forward(scratch.Gate, n, scratch.Projected, _context);
+                break;
             default:
                 weights.Gate!.Forward(scratch.Normed, n, scratch.Gate, _context);
                 weights.Up!.Forward(scratch.Normed, n, scratch.Up, _context);
@@ -327,7 +341,7 @@ internal sealed class TransformerDecoder : ILanguageDecoder
     /// <summary>Per-call buffers sized for <c>n</c> positions.</summary>
     private sealed class LayerScratch
     {
-        public LayerScratch(DecoderConfig config, int n)
+        public LayerScratch(DecoderConfig config, int n, bool fusedQkv, bool fusedGateUp)
         {
             Capacity = n;
             var h = config.HiddenSize;
@@ -338,7 +352,8 @@ internal sealed class TransformerDecoder : ILanguageDecoder
             Query = new float[n * qWidth];
             Attention = new float[n * qWidth];
             Projected = new float[n * h];
-            Fused = config.Architecture == DecoderArchitecture.Mpt ? new float[n * (qWidth + (2 * kvWidth))] : [];
+            Fused = fusedQkv ? new float[n * (qWidth + (2 * kvWidth))] : [];
+            GateUp = fusedGateUp ? new float[n * 2 * inner] : [];
             Gate = config.Architecture == DecoderArchitecture.AriaMoe ? [] : new float[n * inner];
             Up = config.Architecture is DecoderArchitecture.AriaMoe or DecoderArchitecture.Mpt ? [] : new float[n * inner];
         }
@@ -354,6 +369,8 @@ internal sealed class TransformerDecoder : ILanguageDecoder
         public float[] Projected { get; }
 
         public float[] Fused { get; }
+
+        public float[] GateUp { get; }
 
         public float[] Gate { get; }
 
