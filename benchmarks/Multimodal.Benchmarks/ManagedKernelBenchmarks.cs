@@ -279,40 +279,16 @@ public class ManagedKernelThroughputConfig : ManualConfig
 }
 
 /// <summary>GB/s (streaming read, GEMV weight bytes) or GFLOP/s (FMA peak, GEMM) from the mean time.</summary>
-public class ManagedKernelThroughputColumn : IColumn
+public class ManagedKernelThroughputColumn : MeanRateColumn
 {
-    public string Id => nameof(ManagedKernelThroughputColumn);
+    public override string Id => nameof(ManagedKernelThroughputColumn);
 
-    public string ColumnName => "Throughput";
+    public override string ColumnName => "Throughput";
 
-    public bool AlwaysShow => true;
+    public override string Legend => "GB/s for memory-bound cases (bytes of weights read), GFLOP/s for compute-bound cases";
 
-    public ColumnCategory Category => ColumnCategory.Custom;
-
-    public int PriorityInCategory => 0;
-
-    public bool IsNumeric => true;
-
-    public UnitType UnitType => UnitType.Dimensionless;
-
-    public string Legend => "GB/s for memory-bound cases (bytes of weights read), GFLOP/s for compute-bound cases";
-
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-    public bool IsAvailable(Summary summary) => true;
-
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    protected override string Rate(BenchmarkCase benchmarkCase, double seconds)
     {
-        var report = summary[benchmarkCase];
-        var mean = report?.ResultStatistics?.Mean;
-        if (mean is null or <= 0)
-        {
-            return "-";
-        }
-
-        var seconds = mean.Value * 1e-9;
         var method = benchmarkCase.Descriptor.WorkloadMethod.Name;
         return method switch
         {
@@ -327,8 +303,6 @@ public class ManagedKernelThroughputColumn : IColumn
             _ => "-",
         };
     }
-
-    public override string ToString() => ColumnName;
 
     private static string Format(double value, string unit) => string.Create(CultureInfo.InvariantCulture, $"{value:F1} {unit}");
 }

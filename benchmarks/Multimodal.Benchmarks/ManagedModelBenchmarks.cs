@@ -174,39 +174,16 @@ public class ManagedModelConfig : ManualConfig
 }
 
 /// <summary>tokens/s and GB/s of weights (decode), tokens/s and GFLOP/s (prefill), views/s and GFLOP/s (vision).</summary>
-public class ManagedModelRateColumn : IColumn
+public class ManagedModelRateColumn : MeanRateColumn
 {
-    public string Id => nameof(ManagedModelRateColumn);
+    public override string Id => nameof(ManagedModelRateColumn);
 
-    public string ColumnName => "Rate";
+    public override string ColumnName => "Rate";
 
-    public bool AlwaysShow => true;
+    public override string Legend => "decode: tokens/s and weight GB/s; prefill: tokens/s and GFLOP/s of the linear layers; vision: views/s and GFLOP/s";
 
-    public ColumnCategory Category => ColumnCategory.Custom;
-
-    public int PriorityInCategory => 0;
-
-    public bool IsNumeric => false;
-
-    public UnitType UnitType => UnitType.Dimensionless;
-
-    public string Legend => "decode: tokens/s and weight GB/s; prefill: tokens/s and GFLOP/s of the linear layers; vision: views/s and GFLOP/s";
-
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-    public bool IsAvailable(Summary summary) => true;
-
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    protected override string Rate(BenchmarkCase benchmarkCase, double seconds)
     {
-        var mean = summary[benchmarkCase]?.ResultStatistics?.Mean;
-        if (mean is null or <= 0)
-        {
-            return "-";
-        }
-
-        var seconds = mean.Value * 1e-9;
         if (benchmarkCase.Descriptor.Type == typeof(ManagedVisionBenchmarks))
         {
             return Format($"{1 / seconds:F2} views/s, {2 * ManagedVisionBenchmarks.MultiplyAdds / seconds / 1e9:F1} GFLOP/s");
@@ -218,14 +195,11 @@ public class ManagedModelRateColumn : IColumn
         }
 
         var tokens = (int)benchmarkCase.Parameters["Tokens"];
-        var format = (string)benchmarkCase.Parameters["Format"];
-        var model = Llama1BFacts.For(format);
+        var model = Llama1BFacts.For((string)benchmarkCase.Parameters["Format"]);
         return tokens == 1
             ? Format($"{1 / seconds:F2} tok/s, {model.BytesPerToken / seconds / 1e9:F1} GB/s")
             : Format($"{tokens / seconds:F1} tok/s, {2.0 * model.MultiplyAdds * tokens / seconds / 1e9:F1} GFLOP/s");
     }
-
-    public override string ToString() => ColumnName;
 
     private static string Format(FormattableString value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -46,22 +46,7 @@ internal sealed class IdeficsSiglipTower
     {
         var c = config.HiddenSize;
         var side = config.GridSide;
-        var layers = new VitLayer[layersNeeded];
-        for (var i = 0; i < layersNeeded; i++)
-        {
-            var p = $"{prefix}encoder.layers.{i}.";
-            layers[i] = new VitLayer
-            {
-                Norm1 = loader.LayerNorm(p + "layer_norm1", c, config.LayerNormEpsilon),
-                Norm2 = loader.LayerNorm(p + "layer_norm2", c, config.LayerNormEpsilon),
-                Query = loader.Linear(p + "self_attn.q_proj.weight", p + "self_attn.q_proj.bias", c, c),
-                Key = loader.Linear(p + "self_attn.k_proj.weight", p + "self_attn.k_proj.bias", c, c),
-                Value = loader.Linear(p + "self_attn.v_proj.weight", p + "self_attn.v_proj.bias", c, c),
-                Output = loader.Linear(p + "self_attn.out_proj.weight", p + "self_attn.out_proj.bias", c, c),
-                Fc1 = loader.Linear(p + "mlp.fc1.weight", p + "mlp.fc1.bias", config.IntermediateSize, c),
-                Fc2 = loader.Linear(p + "mlp.fc2.weight", p + "mlp.fc2.bias", c, config.IntermediateSize),
-            };
-        }
+        var layers = VitLayer.LoadHuggingFace(loader, config, prefix + "encoder.layers.", layersNeeded);
 
         return new IdeficsSiglipTower(
             config,

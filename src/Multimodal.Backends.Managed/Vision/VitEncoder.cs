@@ -38,6 +38,36 @@ internal sealed class VitLayer
     public required LinearLayer Fc1 { get; init; }
 
     public required LinearLayer Fc2 { get; init; }
+
+    /// <summary>Loads layers in Hugging Face's CLIP / SigLIP naming: <c>{prefix}N.{layer_norm1, layer_norm2,
+    /// self_attn.{q,k,v,out}_proj, mlp.fc1, mlp.fc2}</c>, all with biases.</summary>
+    /// <param name="loader">The checkpoint.</param>
+    /// <param name="config">The tower's dimensions.</param>
+    /// <param name="prefix">The prefix before the layer index, for example <c>vision_model.encoder.layers.</c>.</param>
+    /// <param name="count">How many layers to load.</param>
+    /// <returns>The layers.</returns>
+    public static VitLayer[] LoadHuggingFace(WeightLoader loader, VisionConfig config, string prefix, int count)
+    {
+        var c = config.HiddenSize;
+        var layers = new VitLayer[count];
+        for (var i = 0; i < count; i++)
+        {
+            var p = $"{prefix}{i}.";
+            layers[i] = new VitLayer
+            {
+                Norm1 = loader.LayerNorm(p + "layer_norm1", c, config.LayerNormEpsilon),
+                Norm2 = loader.LayerNorm(p + "layer_norm2", c, config.LayerNormEpsilon),
+                Query = loader.Linear(p + "self_attn.q_proj.weight", p + "self_attn.q_proj.bias", c, c),
+                Key = loader.Linear(p + "self_attn.k_proj.weight", p + "self_attn.k_proj.bias", c, c),
+                Value = loader.Linear(p + "self_attn.v_proj.weight", p + "self_attn.v_proj.bias", c, c),
+                Output = loader.Linear(p + "self_attn.out_proj.weight", p + "self_attn.out_proj.bias", c, c),
+                Fc1 = loader.Linear(p + "mlp.fc1.weight", p + "mlp.fc1.bias", config.IntermediateSize, c),
+                Fc2 = loader.Linear(p + "mlp.fc2.weight", p + "mlp.fc2.bias", c, config.IntermediateSize),
+            };
+        }
+
+        return layers;
+    }
 }
 
 /// <summary>
