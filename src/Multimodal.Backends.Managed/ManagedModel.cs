@@ -62,22 +62,45 @@ public sealed class ManagedModel : IDisposable
         }
 
         var config = ConfigSection.Load(Path.Combine(folder, "config.json"));
-        var modelType = config.String("model_type");
-        FamilyModel family = modelType switch
+        var name = DetectFamily(folder, config);
+        FamilyModel family = name switch
         {
-            "llava" => new LlavaModel(folder, config, options),
-            "llava_qwen" => new LongVaModel(folder, config, options),
-            "llava_mpt" => new LlavaMptModel(folder, config, options),
-            "mpt" when config.Has("mm_vision_tower") => new LlavaMptModel(folder, config, options),
-            "llama" when AuroraCapModel.IsXtunerLayout(folder) => new AuroraCapModel(folder, config, options),
-            "llama" or "qwen2" or "minicpm" or "mpt" => new TextOnlyModel(folder, config, modelType, options),
-            "minicpmv" => new MiniCpmVModel(folder, config, options),
+            "llava-1.5" => new LlavaModel(folder, config, options),
+            "longva" => new LongVaModel(folder, config, options),
+            "llava-mpt" => new LlavaMptModel(folder, config, options),
+            "auroracap" => new AuroraCapModel(folder, config, options),
+            "minicpm-v-2" => new MiniCpmVModel(folder, config, options),
             "aria" => new AriaModel(folder, config, options),
-            _ => throw new ModelLoadException($"'{folder}' holds a \"{modelType}\" model; the managed backend runs llava (llava-hf LLaVA-1.5), llava_mpt, llava_qwen (LongVA), AuroraCap (xtuner layout), minicpmv and aria, and text-only llama, qwen2, minicpm and mpt.", folder),
+            "llama" or "qwen2" or "minicpm" or "mpt" => new TextOnlyModel(folder, config, name, options),
+            _ => throw new ModelLoadException($"'{folder}' holds a \"{config.String("model_type")}\" model; the managed backend runs llava (llava-hf LLaVA-1.5), llava_mpt, llava_qwen (LongVA), AuroraCap (xtuner layout), minicpmv and aria, and text-only llama, qwen2, minicpm and mpt.", folder),
         };
 
         return new ManagedModel(family);
     }
+
+    /// <summary>Tells which family a folder holds, from its config.json and layout, without loading weights.</summary>
+    /// <param name="folder">The model folder.</param>
+    /// <returns>The family name (as <see cref="FamilyName"/>), or <see langword="null"/> when the managed backend does
+    /// not run it.</returns>
+    /// <exception cref="ModelLoadException">config.json is missing or is not a JSON object.</exception>
+    public static string? DetectFamily(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        return DetectFamily(folder, ConfigSection.Load(Path.Combine(folder, "config.json")));
+    }
+
+    private static string? DetectFamily(string folder, ConfigSection config) => config.String("model_type") switch
+    {
+        "llava" => "llava-1.5",
+        "llava_qwen" => "longva",
+        "llava_mpt" => "llava-mpt",
+        "mpt" when config.Has("mm_vision_tower") => "llava-mpt",
+        "llama" when AuroraCapModel.IsXtunerLayout(folder) => "auroracap",
+        "minicpmv" => "minicpm-v-2",
+        "aria" => "aria",
+        "llama" or "qwen2" or "minicpm" or "mpt" => config.String("model_type"),
+        _ => null,
+    };
 
     /// <summary>Disposes the encoder and the decoder, which releases the weights.</summary>
     public void Dispose()

@@ -7,16 +7,20 @@ using Spectre.Console;
 
 namespace Multimodal.Cli;
 
-/// <summary><c>multimodal inspect &lt;folder&gt;</c>: describes a model folder (config, files, sizes) without loading weights.</summary>
+/// <summary><c>multimodal inspect [--model] &lt;folder&gt;</c>: describes a model folder (config, detected family, files,
+/// sizes, and each safetensors checkpoint's tensor and parameter counts) without loading weights.</summary>
 internal static class InspectCommand
 {
     public static Command Create(TextWriter output)
     {
-        var folder = new Argument<DirectoryInfo>("folder") { Description = "A model folder in Hugging Face layout (it contains config.json)." };
-        var command = new Command("inspect", "Describe a model folder: model type, architectures and files, without loading weights.") { folder };
+        var folder = new Argument<DirectoryInfo?>("folder") { Description = "A model folder in Hugging Face layout (it contains config.json).", Arity = ArgumentArity.ZeroOrOne };
+        var modelOption = new Option<DirectoryInfo?>("--model") { Description = "The model folder (instead of the argument)." };
+        var command = new Command("inspect", "Describe a model folder: model type, detected family, files, tensors and parameters, without loading weights.") { folder, modelOption };
         command.SetAction((parse, _) =>
         {
-            var model = ModelFolder.Open(parse.GetRequiredValue(folder).FullName);
+            var path = (parse.GetValue(modelOption) ?? parse.GetValue(folder))?.FullName
+                ?? throw new UnsupportedRequestException("Give the model folder (multimodal inspect --model <folder>). Run 'multimodal --help' for usage.", "--model");
+            var model = ModelFolder.Open(path);
             var console = AnsiConsole.Create(new AnsiConsoleSettings
             {
                 Out = new AnsiConsoleOutput(output),
@@ -38,9 +42,47 @@ internal static class InspectCommand
 
             table.AddRow("[bold]total[/]", FormatSize(total));
             console.Write(table);
+            console.MarkupLine($"family (managed backend): {Markup.Escape(Backends.Managed.ManagedModel.DetectFamily(model.Path) ?? "(not supported)")}");
+            WriteCheckpoints(console, model.Path);
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>Each safetensors checkpoint in the folder and its direct subfolders: tensors, parameters, dtypes
+    /// (headers only; a malformed one is reported, not fatal).</summary>
+    private static void WriteCheckpoints(IAnsiConsole console, string root)
+    {
+        var table = new Table().AddColumn("checkpoint").AddColumn(new TableColumn("tensors").RightAligned()).AddColumn(new TableColumn("parameters").RightAligned()).AddColumn("dtypes");
+        long totalParameters = 0;
+        foreach (var folder in new[] { root }.Concat(Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal)))
+        {
+            if (!Directory.EnumerateFiles(folder, "*.safetensors").Any())
+            {
+                continue;
+            }
+
+            var name = Path.GetRelativePath(root, folder);
+            try
+            {
+                using var checkpoint = Backends.Managed.SafeTensors.SafeTensorsCheckpoint.Open(folder);
+                var infos = checkpoint.Names.Select(checkpoint.GetInfo).ToList();
+                var parameters = infos.Sum(i => i.ElementCount);
+                totalParameters += parameters;
+                var dtypes = string.Join(", ", infos.GroupBy(i => i.DType).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}"));
+                table.AddRow(Markup.Escape(name), infos.Count.ToString(CultureInfo.InvariantCulture), parameters.ToString("N0", CultureInfo.InvariantCulture), Markup.Escape(dtypes));
+            }
+            catch (ModelLoadException e)
+            {
+                table.AddRow(Markup.Escape(name), "-", "-", Markup.Escape("unreadable: " + e.Message));
+            }
+        }
+
+        if (table.Rows.Count > 0)
+        {
+            table.AddRow("[bold]total[/]", string.Empty, totalParameters.ToString("N0", CultureInfo.InvariantCulture), string.Empty);
+            console.Write(table);
+        }
     }
 
     private static string FormatSize(long bytes) => bytes switch

@@ -90,6 +90,21 @@ public sealed class CliAppTests : IDisposable
     }
 
     [Fact]
+    public async Task Inspect_CountsTensorsAndParametersOfEveryCheckpoint()
+    {
+        var folder = Multimodal.Testing.RepositoryPaths.Combine("tests", "data", "models", "tiny-auroracap");
+
+        var (code, output, error) = await RunAsync("inspect", "--model", folder);
+
+        Assert.Equal(0, code);
+        Assert.Equal(string.Empty, error);
+        Assert.Contains("family (managed backend): auroracap", output, StringComparison.Ordinal);
+        Assert.Matches(@"visual_encoder\s+│\s+71\s+│\s+54,336\s+│ BF16 ×71", output);
+        Assert.Matches(@"projector\s+│\s+4\s+│\s+6,272\s+│ F32 ×4", output);
+        Assert.Matches(@"total\s+│\s+│\s+183,808", output);
+    }
+
+    [Fact]
     public async Task AMalformedConfig_IsReportedWithItsLine()
     {
         await File.WriteAllTextAsync(Path.Combine(_dir, "config.json"), "{ nope");
