@@ -59,13 +59,7 @@ internal static class MixtureOfExperts
             var width = moe.ExpertIn[e].OutFeatures / 2;
             var fused = moe.ExpertIn[e].Forward(rows, tokens.Count, context);
             var activated = new float[tokens.Count * width];
-            for (var i = 0; i < tokens.Count; i++)
-            {
-                var row = fused.AsSpan(i * 2 * width, 2 * width);
-                var target = activated.AsSpan(i * width, width);
-                row[..width].CopyTo(target);
-                VectorMath.SiluMultiply(target, row[width..]);
-            }
+            TransformerDecoder.SwiGluFromFused(fused, tokens.Count, width, activated);
 
             var result = moe.ExpertOut[e].Forward(activated, tokens.Count, context);
             for (var i = 0; i < tokens.Count; i++)

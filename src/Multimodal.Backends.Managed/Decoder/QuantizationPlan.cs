@@ -100,19 +100,8 @@ internal sealed class QuantizationPlan
     }
 
     /// <summary>Reads a float layer through the file into a native buffer and hands it to <paramref name="use"/>, which must not keep it.</summary>
-    public static T WithStoredBytes<T>(WeightLoader loader, SafeTensors.SafeTensorInfo info, int rows, int columns, Func<LinearWeight, T> use)
-    {
-        if (info.DType is not (SafeTensors.TensorDType.F32 or SafeTensors.TensorDType.F16 or SafeTensors.TensorDType.BF16))
-        {
-            return use(LinearWeight.FromSingle(loader.Checkpoint.ReadSingle(info.Name), rows, columns));
-        }
-
-        // Native memory, freed right after: a pooled or GC array would keep tens of megabytes per size class alive
-        // after loading.
-        using var buffer = new NativeBuffer(checked((int)info.ByteLength));
-        var length = loader.Checkpoint.ReadBytes(info.Name, buffer.Memory.Span);
-        return use(LinearWeight.FromBytes(buffer.Memory[..length], info.DType, rows, columns));
-    }
+    public static T WithStoredBytes<T>(WeightLoader loader, SafeTensors.SafeTensorInfo info, int rows, int columns, Func<LinearWeight, T> use) =>
+        WithStoredBytes(loader, [info], rows, columns, use);
 
     private WeightFormat TargetFor(string key, int columns)
     {

@@ -290,15 +290,8 @@ internal sealed class TransformerDecoder : ILanguageDecoder
                 MixtureOfExperts.Forward(weights.Moe!, scratch.Normed, n, Config.HiddenSize, scratch.Projected, _context);
                 break;
             case DecoderArchitecture.Llama or DecoderArchitecture.Qwen2 or DecoderArchitecture.MiniCpm when weights.FusedGateUp is { } fused:
-                var inner = fused.OutFeatures / 2;
                 fused.Forward(scratch.Normed, n, scratch.GateUp, _context);
-                for (var r = 0; r < n; r++)
-                {
-                    var row = scratch.GateUp.AsSpan(r * 2 * inner, 2 * inner);
-                    var target = scratch.Gate.AsSpan(r * inner, inner);
-                    row[..inner].CopyTo(target);
-                    VectorMath.SiluMultiply(target, row[inner..]);
-                }
+                SwiGluFromFused(scratch.GateUp, n, fused.OutFeatures / 2, scratch.Gate);
 
                 weights.Down!.Forward(scratch.Gate, n, scratch.Projected, _context);
                 break;
@@ -309,6 +302,22 @@ internal sealed class TransformerDecoder : ILanguageDecoder
                 VectorMath.SiluMultiply(scratch.Gate.AsSpan(0, width), scratch.Up.AsSpan(0, width));
                 weights.Down!.Forward(scratch.Gate, n, scratch.Projected, _context);
                 break;
+        }
+    }
+
+    /// <summary>SwiGLU over rows of a stacked gate|up projection: destination row r = SiLU(gate_r) · up_r.</summary>
+    /// <param name="fused">Rows of 2·inner values, gate first.</param>
+    /// <param name="rows">The number of rows.</param>
+    /// <param name="inner">The width of each half.</param>
+    /// <param name="destination">Receives rows × inner values.</param>
+    internal static void SwiGluFromFused(ReadOnlySpan<float> fused, int rows, int inner, Span<float> destination)
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            var row = fused.Slice(r * 2 * inner, 2 * inner);
+            var target = destination.Slice(r * inner, inner);
+            row[..inner].CopyTo(target);
+            VectorMath.SiluMultiply(target, row[inner..]);
         }
     }
 

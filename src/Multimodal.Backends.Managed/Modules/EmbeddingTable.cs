@@ -1,7 +1,6 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
-using System.Runtime.InteropServices;
 using Multimodal.Backends.Managed.SafeTensors;
 
 namespace Multimodal.Backends.Managed.Modules;
@@ -51,24 +50,7 @@ internal sealed class EmbeddingTable
     public void CopyRow(int row, Span<float> destination, float scale = 1f)
     {
         var size = _dtype == TensorDType.F32 ? 4 : 2;
-        var bytes = _data.Span.Slice(row * Width * size, Width * size);
-        switch (_dtype)
-        {
-            case TensorDType.F32:
-                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
-                break;
-            case TensorDType.F16:
-                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), destination);
-                break;
-            default:
-                var raw = MemoryMarshal.Cast<byte, ushort>(bytes);
-                for (var i = 0; i < raw.Length; i++)
-                {
-                    destination[i] = BitConverter.Int32BitsToSingle(raw[i] << 16);
-                }
-
-                break;
-        }
+        SafeTensorsCheckpoint.Convert(_dtype, _data.Span.Slice(row * Width * size, Width * size), destination);
 
         if (scale != 1f)
         {

@@ -23,10 +23,7 @@ internal sealed class WeightLoader(SafeTensorsCheckpoint checkpoint)
     public LinearLayer Linear(string weight, string? bias, int outFeatures, int inFeatures)
     {
         var info = Checkpoint.CheckShape(weight, outFeatures, inFeatures);
-        var w = info.DType is TensorDType.F32 or TensorDType.F16 or TensorDType.BF16
-            ? LinearWeight.FromBytes(Checkpoint.GetBytes(weight), info.DType, outFeatures, inFeatures)
-            : LinearWeight.FromSingle(Checkpoint.ReadSingle(weight), outFeatures, inFeatures);
-        return new LinearLayer(w, bias is null ? null : Tensor(bias, outFeatures));
+        return new LinearLayer(Stored(info, outFeatures, inFeatures), bias is null ? null : Tensor(bias, outFeatures));
     }
 
     /// <summary>Loads a linear layer whose bias is optional in the checkpoint.</summary>
@@ -71,11 +68,7 @@ internal sealed class WeightLoader(SafeTensorsCheckpoint checkpoint)
     public LinearLayer PatchConvolution(string weight, string? bias, int outChannels, int inChannels, int kernel)
     {
         var info = Checkpoint.CheckShape(weight, outChannels, inChannels, kernel, kernel);
-        var columns = inChannels * kernel * kernel;
-        var w = info.DType is TensorDType.F32 or TensorDType.F16 or TensorDType.BF16
-            ? LinearWeight.FromBytes(Checkpoint.GetBytes(weight), info.DType, outChannels, columns)
-            : LinearWeight.FromSingle(Checkpoint.ReadSingle(weight), outChannels, columns);
-        return new LinearLayer(w, bias is null ? null : Tensor(bias, outChannels));
+        return new LinearLayer(Stored(info, outChannels, inChannels * kernel * kernel), bias is null ? null : Tensor(bias, outChannels));
     }
 
     /// <summary>Loads a LayerNorm (<c>.weight</c> and, when present, <c>.bias</c>).</summary>
@@ -85,4 +78,10 @@ internal sealed class WeightLoader(SafeTensorsCheckpoint checkpoint)
     /// <summary>Loads an RMSNorm (<c>.weight</c>).</summary>
     public NormLayer RmsNorm(string prefix, int width, float epsilon) =>
         new(Tensor(prefix + ".weight", width), null, epsilon, Rms: true);
+
+    /// <summary>A weight matrix as stored: F32/F16/BF16 memory-mapped without a copy, anything else converted.</summary>
+    private LinearWeight Stored(SafeTensorInfo info, int rows, int columns) =>
+        info.DType is TensorDType.F32 or TensorDType.F16 or TensorDType.BF16
+            ? LinearWeight.FromBytes(Checkpoint.GetBytes(info.Name), info.DType, rows, columns)
+            : LinearWeight.FromSingle(Checkpoint.ReadSingle(info.Name), rows, columns);
 }

@@ -137,17 +137,7 @@ public sealed class SafeTensorsCheckpoint : IDisposable
             {
                 var count = Math.Min(ChunkElements, result.Length - first);
                 var bytes = buffer.AsSpan(0, count * size);
-                var read = 0;
-                while (read < bytes.Length)
-                {
-                    var n = RandomAccess.Read(handle, bytes[read..], info.Offset + ((long)first * size) + read);
-                    if (n == 0)
-                    {
-                        throw new ModelLoadException($"Tensor '{name}' could not be read: {System.IO.Path.GetFileName(info.FilePath)} ended early (was it truncated after opening?).", Path);
-                    }
-
-                    read += n;
-                }
+                ReadExactly(handle, info, bytes, (long)first * size);
 
                 Convert(info.DType, bytes, result.AsSpan(first, count));
             }
@@ -175,18 +165,7 @@ public sealed class SafeTensorsCheckpoint : IDisposable
         }
 
         var bytes = destination[..(int)info.ByteLength];
-        var handle = Handle(info.FilePath);
-        var read = 0;
-        while (read < bytes.Length)
-        {
-            var n = RandomAccess.Read(handle, bytes[read..], info.Offset + read);
-            if (n == 0)
-            {
-                throw new ModelLoadException($"Tensor '{name}' could not be read: {System.IO.Path.GetFileName(info.FilePath)} ended early (was it truncated after opening?).", Path);
-            }
-
-            read += n;
-        }
+        ReadExactly(Handle(info.FilePath), info, bytes, 0);
 
         return bytes.Length;
     }
@@ -243,7 +222,8 @@ public sealed class SafeTensorsCheckpoint : IDisposable
         }
     }
 
-    private static void Convert(TensorDType dtype, ReadOnlySpan<byte> bytes, Span<float> destination)
+    /// <summary>Converts stored floating-point bytes (F32, F16, BF16, F64) to float32.</summary>
+    internal static void Convert(TensorDType dtype, ReadOnlySpan<byte> bytes, Span<float> destination)
     {
         switch (dtype)
         {
@@ -251,15 +231,10 @@ public sealed class SafeTensorsCheckpoint : IDisposable
                 MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
                 break;
             case TensorDType.F16:
-                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), destination);
+                Kernels.HalfConvert.HalfToSingle(bytes, destination);
                 break;
             case TensorDType.BF16:
-                var raw = MemoryMarshal.Cast<byte, ushort>(bytes);
-                for (var i = 0; i < raw.Length; i++)
-                {
-                    destination[i] = BitConverter.Int32BitsToSingle(raw[i] << 16);
-                }
-
+                Kernels.HalfConvert.BFloat16ToSingle(bytes, destination);
                 break;
             default:
                 var doubles = MemoryMarshal.Cast<byte, double>(bytes);
@@ -269,6 +244,22 @@ public sealed class SafeTensorsCheckpoint : IDisposable
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>Fills <paramref name="bytes"/> from the tensor's data starting <paramref name="offset"/> bytes in.</summary>
+    private void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, SafeTensorInfo info, Span<byte> bytes, long offset)
+    {
+        var read = 0;
+        while (read < bytes.Length)
+        {
+            var n = RandomAccess.Read(handle, bytes[read..], info.Offset + offset + read);
+            if (n == 0)
+            {
+                throw new ModelLoadException($"Tensor '{info.Name}' could not be read: {System.IO.Path.GetFileName(info.FilePath)} ended early (was it truncated after opening?).", Path);
+            }
+
+            read += n;
         }
     }
 

@@ -191,10 +191,7 @@ public static class ImageOperations
         var rowBytes = width * bpp;
         var pixels = GC.AllocateUninitializedArray<byte>(rowBytes * height);
         var first = pixels.AsSpan(0, rowBytes);
-        for (var i = 0; i < rowBytes; i += bpp)
-        {
-            pixel.CopyTo(first.Slice(i, bpp));
-        }
+        Fill(first, pixel);
 
         for (var y = 1; y < height; y++)
         {
