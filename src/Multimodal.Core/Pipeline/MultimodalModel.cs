@@ -227,7 +227,8 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
         var completionTokens = 0;
         try
         {
-            var request = new RequestPreparation(components, Options, _logger, info, options?.Progress);
+            var properties = GenerationSettings.Resolve(options, components.GenerationDefaults).AdditionalProperties;
+            var request = new RequestPreparation(components, Options, _logger, info, options?.Progress, properties);
             var conversation = await request.PrepareAsync(messages, cancellationToken).ConfigureAwait(false);
             var formatted = components.PromptTemplate.Format(conversation);
             var tokens = components.PromptTemplate.Tokenize(formatted, components.Tokenizer);

@@ -4,12 +4,17 @@
 using System.Diagnostics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Multimodal.Preprocessing;
 
 namespace Multimodal;
 
 /// <summary>Turns one request's messages into a <see cref="PromptConversation"/>: decodes, splits, preprocesses and encodes every media part in order.</summary>
-internal sealed class RequestPreparation(ModelComponents components, MultimodalModelOptions options, ILogger logger, GenerationRequestInfo info, IProgress<ProgressReport>? progress = null)
+/// <remarks>The request's family options (<see cref="GenerationSettings.AdditionalProperties"/>, for example
+/// <c>token_kept_ratio</c> or <c>max_slice_nums</c>) reach the splitter, with <see cref="ImageSplitOptionKeys.MediaKind"/>
+/// telling it what it splits, and the vision encoder.</remarks>
+internal sealed class RequestPreparation(ModelComponents components, MultimodalModelOptions options, ILogger logger, GenerationRequestInfo info, IProgress<ProgressReport>? progress = null, IReadOnlyDictionary<string, object?>? properties = null)
 {
+    private readonly IReadOnlyDictionary<string, object?> _properties = properties ?? new Dictionary<string, object?>();
     private readonly List<IReadOnlyList<DenseTensor<float>>> _embeddings = [];
     private int _images;
     private int _pages;
@@ -127,7 +132,7 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
             frame = await decoder.DecodeAsync(image.Source!, null, cancellationToken).ConfigureAwait(false);
         }
 
-        var split = components.ImageSplitter?.Split(frame) ?? ImageSplit.Single(frame);
+        var split = components.ImageSplitter?.Split(frame, SplitOptions(VisualInputKind.Image)) ?? ImageSplit.Single(frame);
         info.Preprocess += Stopwatch.GetElapsedTime(start);
         var input = await EncodeAsync(VisualInputKind.Image, split.Views, split.GridRows, split.GridColumns, cancellationToken).ConfigureAwait(false);
         progress?.Report(new ProgressReport($"Image {_images} encoded ({input.Views.Count} views, {input.TokenCount} tokens)"));
@@ -146,7 +151,7 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
                 throw new UnsupportedRequestException($"The request has more than {options.MaxPdfPagesPerRequest} PDF pages (MaxPdfPagesPerRequest). Select fewer pages (PdfContent pages, e.g. \"1-9\") or raise the limit.", "messages");
             }
 
-            var split = components.ImageSplitter?.Split(page.Image) ?? ImageSplit.Single(page.Image);
+            var split = components.ImageSplitter?.Split(page.Image, SplitOptions(VisualInputKind.PdfPage)) ?? ImageSplit.Single(page.Image);
             info.Preprocess += Stopwatch.GetElapsedTime(start);
             var input = await EncodeAsync(VisualInputKind.PdfPage, split.Views, split.GridRows, split.GridColumns, cancellationToken).ConfigureAwait(false);
             parts.Add(new PromptVisualPart(input with { PageNumber = page.PageNumber }));
@@ -202,7 +207,9 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
 
         info.Preprocess += Stopwatch.GetElapsedTime(start);
         start = Stopwatch.GetTimestamp();
-        var encodeOptions = components.LayerTokenMerger is null ? null : new VisionEncodeOptions { LayerMerger = components.LayerTokenMerger };
+        var encodeOptions = components.LayerTokenMerger is null && _properties.Count == 0
+            ? null
+            : new VisionEncodeOptions { LayerMerger = components.LayerTokenMerger, AdditionalProperties = _properties };
         var outputs = await encoder.EncodeAsync(tensors, encodeOptions, cancellationToken).ConfigureAwait(false);
         if (outputs.Count != views.Count)
         {
@@ -223,6 +230,11 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
         Log.VisualInputPrepared(logger, kind, index, views.Count, input.TokenCount);
         return input;
     }
+
+    private Dictionary<string, object?> SplitOptions(VisualInputKind kind) => new(_properties, StringComparer.Ordinal)
+    {
+        [ImageSplitOptionKeys.MediaKind] = kind,
+    };
 
     private static DenseTensor<float> Merge(ITokenMerger merger, DenseTensor<float> tokens)
     {

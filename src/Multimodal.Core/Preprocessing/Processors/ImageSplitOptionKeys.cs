@@ -28,6 +28,9 @@ public static class ImageSplitOptionKeys
     /// <summary>Aria's <c>split_image</c> (a boolean): tile the image with the global crop first; <see langword="false"/> by default, as in the reference.</summary>
     public const string SplitImage = "split_image";
 
+    /// <summary>What is being split (a <see cref="VisualInputKind"/>): the pipeline sets it, so that a family can split PDF pages differently from photos (Aria splits pages by default).</summary>
+    public const string MediaKind = "media_kind";
+
     /// <summary>Reads an integer option.</summary>
     /// <param name="options">The options, or <see langword="null"/>.</param>
     /// <param name="key">The key.</param>
