@@ -97,7 +97,8 @@ def questions(rng, shapes, size):
 
 
 def video(rng, size=112, frames=8):
-    """A shape moving in one direction across the frames; returns (frames, shape, direction)."""
+    """A shape moving in one direction across the frames; returns (frames, shape, direction); shape["track"] holds
+    its centre in each frame."""
     _, shapes = scene(rng, size, count=1)
     s = shapes[0]
     direction = list(DIRECTIONS)[int(rng.integers(len(DIRECTIONS)))]
@@ -106,9 +107,11 @@ def video(rng, size=112, frames=8):
     span = size - 2 * r - 4
     start = (r + 2 + (span if dx < 0 else 0) if dx else s["x"], r + 2 + (span if dy < 0 else 0) if dy else s["y"])
     images = []
+    s["track"] = []  # the shape's centre in every frame
     for f in range(frames):
         t = f / max(1, frames - 1)
         moved = dict(s, x=int(start[0] + dx * span * t), y=int(start[1] + dy * span * t))
+        s["track"].append((moved["x"], moved["y"]))
         images.append(draw(size, [moved]))
     return images, s, direction
 

@@ -35,6 +35,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "eng", "images"))
 sys.path.insert(0, os.path.join(ROOT, "eng", "managed"))
 
+import families as F_  # noqa: E402
 import family_pixels as fp  # noqa: E402
 import modules as M  # noqa: E402
 import prompts as P  # noqa: E402
@@ -107,6 +108,7 @@ class Llava:
     name = "llava"
     folder = "llava-tiny"
     dtype = torch.float16
+    scene = SCENE_SIZE
     vision = {"hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4, "num_hidden_layers": 3,
               "image_size": SCENE_SIZE, "patch_size": 14, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5}
     text = {"hidden_size": 128, "intermediate_size": 320, "num_attention_heads": 4, "num_key_value_heads": 4,
@@ -125,6 +127,30 @@ class Llava:
 
     def pixels(self, image):
         return fp.clip_preprocess(image.convert("RGB"), SCENE_SIZE, SCENE_SIZE)
+
+    def views_for_image(self, image, shapes):
+        return [(self.pixels(image), F_.centre_labels(F_.shape_points(shapes), SCENE_SIZE, 14))]
+
+    def image_part(self):
+        return {"type": "image", "tokens": [(SCENE_SIZE // 14) ** 2], "grid": [0, 0], "kind": "image"}
+
+    def save(self, out, tok, state):
+        write_safetensors(os.path.join(out, "model.safetensors"), state, {"format": "pt"})
+        self.write_config(out, tok)
+
+    def reference(self, W, tok):
+        import reference as ref
+        vc, tc = self.vision, self.text
+
+        def encode(pixels, extra=None):
+            out = ref.clip_vision(W, "vision_tower.vision_model.", vc, torch.from_numpy(pixels))
+            feats = out["layers"][vc["num_hidden_layers"] - 2][1:]
+            return ref.mlp2x_gelu(W, "multi_modal_projector.linear_1", "multi_modal_projector.linear_2", feats)
+
+        dec = ref.Decoder(W, "llama", tc["hidden_size"], tc["num_attention_heads"], tc["num_key_value_heads"],
+                          tc["num_hidden_layers"], tok.size, tc["rms_norm_eps"], tc["rope_theta"],
+                          prefix="language_model.model.", lm_head="language_model.lm_head.weight")
+        return encode, dec
 
     def model(self, vocab):
         return LlavaNet(self.vision, dict(self.text, vocab_size=vocab))
@@ -179,7 +205,7 @@ class LlavaNet(nn.Module):
         return lm.lm_head(lm.model(x, key_mask)), self.aux(feats)
 
 
-class LlavaMpt:
+class LlavaMpt(F_.LlavaMptFamily):
     """LLaVA-Lightning-MPT at tiny width (GPT-NeoX byte-level BPE, mpt conversations, <im_start>/<im_end>)."""
 
     name = "llava-mpt"
@@ -198,7 +224,7 @@ class LlavaMpt:
         return P.llava_mpt(messages, tok, add_generation_prompt)
 
 
-class LongVa:
+class LongVa(F_.LongVaFamily):
     """LongVA at tiny width (Qwen2 byte-level BPE, qwen_1_5 conversations)."""
 
     name = "longva"
@@ -217,7 +243,7 @@ class LongVa:
         return P.longva(messages, tok, add_generation_prompt)
 
 
-class AuroraCap:
+class AuroraCap(F_.AuroraCapFamily):
     """AuroraCap at tiny width (Vicuna SentencePiece with BOS, USER/ASSISTANT without system prompt)."""
 
     name = "auroracap"
@@ -290,48 +316,124 @@ def tokenizer_corpus(fam, train):
     return corpus
 
 
-# ----------------------------------------------------------------------------------------------- conversations
+
+
+# ----------------------------------------------------------------------------------------------- samples
 
 def user(parts):
     return {"role": "user", "content": parts}
 
 
-def conversation(fam, tok, qa, rng, image_part):
-    """A multi-turn conversation about one image (1-3 of its questions, random order): (ids, targets)."""
+def stop_id(fam, tok):
+    """The id that ends an answer: </s> for the Llama-tokenizer families, <|im_end|> for the ChatML ones."""
+    return tok.added["<|im_end|>"] if fam.name in ("llava-mpt", "longva", "aria") else tok.eos_id
+
+
+def conversation(fam, tok, qa, rng, part, max_turns=3):
+    """A multi-turn conversation about one visual input (1-3 of its questions, random order): (ids, targets)."""
     order = list(range(len(qa)))
     rng.shuffle(order)
-    turns = order[:int(rng.integers(1, min(3, len(qa)) + 1))]
+    turns = order[:int(rng.integers(1, min(max_turns, len(qa)) + 1))]
     messages, targets = [], {}
+    stop = stop_id(fam, tok)
     for n, t in enumerate(turns):
         q, a = qa[t]
-        content = ([dict(image_part)] if n == 0 else []) + [{"type": "text", "text": q}]
+        content = ([dict(part)] if n == 0 else []) + [{"type": "text", "text": q}]
         messages.append(user(content))
         _, prefix, _ = fam.render(messages, tok, True)
         messages.append({"role": "assistant", "content": [{"type": "text", "text": a}]})
         _, full, _ = fam.render(messages, tok, False)
         assert full[:len(prefix)] == prefix, "prompt tokenization is not prefix-stable"
         answer = full[len(prefix):]
-        stop = answer.index(tok.eos_id) + 1 if tok.eos_id in answer else len(answer)
-        for i, token in enumerate(answer[:stop]):
+        end = answer.index(stop) + 1 if stop in answer else len(answer)
+        for i, token in enumerate(answer[:end]):
             targets[len(prefix) - 1 + i] = token
+        if stop not in answer:  # MiniCPM-V: the reply ends with EOS, which the history text does not show
+            targets[len(prefix) - 1 + end] = stop
     ids = full
     tgt = np.full(len(ids), -100, dtype=np.int64)
     for i, token in targets.items():
-        assert ids[i + 1] == token
-        tgt[i] = token
+        if i + 1 < len(ids):
+            assert ids[i + 1] == token or token == stop
+        if i < len(ids):
+            tgt[i] = token
     return np.array(ids, dtype=np.int64), tgt
 
 
+class Store:
+    """Views (float16 pixels) and their dense labels, appended as samples are built."""
+
+    def __init__(self):
+        self.views, self.labels = [], []
+
+    def add(self, views):
+        idx = []
+        for pixels, lab in views:
+            self.views.append(torch.from_numpy(pixels).half())
+            self.labels.append(None if lab is None else torch.from_numpy(lab))
+            idx.append(len(self.views) - 1)
+        return idx
+
+
+def build_training(fam, tok, train, videos, rng):
+    store, samples = Store(), []
+    for image, shapes, qa in train:
+        views = fam.views_for_image(image, shapes)
+        ratio = float(rng.choice(fam.ratios)) if hasattr(fam, "ratios") else None
+        part = fam.image_part(ratio) if ratio is not None else fam.image_part()
+        ids, tgt = conversation(fam, tok, qa, rng, part)
+        samples.append({"ids": ids, "tgt": tgt, "views": store.add(views), "ratio": ratio})
+    for frames, shape, direction in videos:
+        views = fam.views_for_video(frames, shape)
+        ratio = float(rng.choice(fam.ratios)) if hasattr(fam, "ratios") else None
+        part = fam.video_part(ratio, len(frames)) if ratio is not None else fam.video_part(len(frames))
+        ids, tgt = conversation(fam, tok, S.video_questions(shape, direction), rng, part, max_turns=2)
+        samples.append({"ids": ids, "tgt": tgt, "views": store.add(views), "ratio": ratio})
+    return store, samples
+
+
+def held_items(fam, tok, held, held_videos):
+    """Single-turn held-out prompts: each with its views, prompt ids and the answer ids up to the stop token."""
+    items = []
+    stop = stop_id(fam, tok)
+    ratio = getattr(fam, "eval_ratio", None)
+
+    def add(kind, k, part, views, q, a):
+        msgs = [user([dict(part), {"type": "text", "text": q}])]
+        text, ids, spans = fam.render(msgs, tok, True)
+        _, full, _ = fam.render(msgs + [{"role": "assistant", "content": [{"type": "text", "text": a}]}], tok, False)
+        answer = full[len(ids):]
+        answer = answer[:answer.index(stop) + 1] if stop in answer else answer + [stop]
+        items.append({"kind": kind, "index": k, "question": q, "answer": a, "prompt": text, "ids": ids,
+                      "spans": spans, "answer_ids": answer, "views": views})
+
+    for k, (image, shapes, qa) in enumerate(held):
+        views = [v for v, _ in fam.views_for_image(image, shapes)]
+        part = fam.image_part(ratio) if ratio is not None else fam.image_part()
+        for q, a in qa:
+            add("scene", k, part, views, q, a)
+    for k, (frames, shape, direction) in enumerate(held_videos):
+        views = [v for v, _ in fam.views_for_video(frames, shape)]
+        part = fam.video_part(ratio, len(frames)) if ratio is not None else fam.video_part(len(frames))
+        for q, a in S.video_questions(shape, direction):
+            add("video", k, part, views, q, a)
+    return items
+
+
 def batch_tensors(items):
-    n = max(len(i[0]) for i in items)
+    n = max(len(i["ids"]) for i in items)
     ids = torch.zeros(len(items), n, dtype=torch.int64)
     tgt = torch.full((len(items), n), -100, dtype=torch.int64)
     mask = torch.zeros(len(items), n, dtype=torch.bool)
-    for b, (i, t) in enumerate(items):
-        ids[b, :len(i)] = torch.from_numpy(i)
-        tgt[b, :len(t)] = torch.from_numpy(t)
-        mask[b, :len(i)] = True
+    for b, it in enumerate(items):
+        ids[b, :len(it["ids"])] = torch.from_numpy(np.asarray(it["ids"]))
+        tgt[b, :len(it["tgt"])] = torch.from_numpy(np.asarray(it["tgt"]))
+        mask[b, :len(it["ids"])] = True
     return ids, tgt, mask
+
+
+def extra_for(fam, ratio):
+    return {"tome_r": fam.r_for(ratio)} if ratio is not None else None
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -339,14 +441,17 @@ def batch_tensors(items):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--family", required=True, choices=sorted(FAMILIES))
-    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--train-scenes", type=int, default=12000)
+    ap.add_argument("--train-videos", type=int, default=4000)
     ap.add_argument("--eval-scenes", type=int, default=150)
+    ap.add_argument("--eval-videos", type=int, default=60)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fresh", action="store_true")
     ap.add_argument("--tokenizer-only", action="store_true", help="build the tokenizer, copy it to models/ and stop")
+    ap.add_argument("--export-only", action="store_true", help="export and evaluate the last checkpoint")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     fam = FAMILIES[args.family]()
@@ -356,39 +461,26 @@ def main():
     os.makedirs(work, exist_ok=True)
     out = os.path.join(ROOT, "models", fam.folder)
     os.makedirs(out, exist_ok=True)
+    has_video = hasattr(fam, "views_for_video")
 
     log("scenes")
-    train = make_scenes(1000 + hash(fam.name) % 1000 if False else 6100, args.train_scenes)
-    held = make_scenes(6200, args.eval_scenes)
+    train = make_scenes(6100, args.train_scenes, fam.scene)
+    held = make_scenes(6200, args.eval_scenes, fam.scene)
+    vrng = np.random.default_rng(6300)
+    videos = [S.video(vrng, fam.scene, fam.frames) for _ in range(args.train_videos)] if has_video else []
+    hrng = np.random.default_rng(6400)
+    held_videos = [S.video(hrng, fam.scene, fam.frames) for _ in range(args.eval_videos)] if has_video else []
 
     tok_dir = os.path.join(work, "tokenizer")
     if not os.path.exists(os.path.join(tok_dir, "tokenizer.json")):
         log("tokenizer")
-        fam.build_tokenizer(tok_dir, tokenizer_corpus(fam, train))
+        fam.build_tokenizer(tok_dir, tokenizer_corpus(fam, make_scenes(6100, 4000, fam.scene)))
     if args.tokenizer_only:
         for f in os.listdir(tok_dir):
             shutil.copy(os.path.join(tok_dir, f), os.path.join(out, f))
         log(f"tokenizer copied to {out}")
         return
     tok = Tok(tok_dir)
-
-    patch = fam.vision["patch_size"]
-    log("preprocessing and tokenizing")
-    data_path = os.path.join(work, "data.pt")
-    if os.path.exists(data_path):
-        data = torch.load(data_path)
-    else:
-        rng = np.random.default_rng(7)
-        tokens = (SCENE_SIZE // patch) ** 2
-        part = {"type": "image", "tokens": [tokens], "grid": [0, 0], "kind": "image"}
-        pixels, convs, labels = [], [], []
-        for image, shapes, qa in train:
-            pixels.append(torch.from_numpy(fam.pixels(image)).half())
-            labels.append(np.stack(centre_labels(shapes, SCENE_SIZE, patch)))
-            convs.append(conversation(fam, tok, qa, rng, part))
-        data = {"pixels": torch.stack(pixels), "labels": torch.from_numpy(np.stack(labels)), "convs": convs}
-        torch.save(data, data_path)
-    log(f"{len(data['convs'])} conversations, max length {max(len(c[0]) for c in data['convs'])}")
 
     torch.manual_seed(11)
     net = fam.model(tok.size)
@@ -401,26 +493,62 @@ def main():
         opt.load_state_dict(state["opt"])
         step = state["step"]
         log(f"resumed at step {step}")
+    elif hasattr(fam, "warm_start"):
+        llava_ckpt = os.path.join(ARTIFACTS, "llava", "ckpt.pt")
+        if os.path.exists(llava_ckpt):
+            fam.warm_start(net, torch.load(llava_ckpt)["net"])
+            log("vision tower warm-started from the trained LLaVA tower")
 
+    if not args.export_only and step < args.steps:
+        log("preprocessing and tokenizing")
+        data_path = os.path.join(work, "data.pt")
+        if os.path.exists(data_path):
+            data = torch.load(data_path)
+        else:
+            store, samples = build_training(fam, tok, train, videos, np.random.default_rng(7))
+            data = {"views": torch.stack(store.views), "labels": store.labels, "samples": samples}
+            torch.save(data, data_path)
+        log(f"{len(data['samples'])} conversations, {data['views'].shape[0]} views, "
+            f"max length {max(len(c['ids']) for c in data['samples'])}")
+        train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos)
+
+    export(fam, tok, net, out, tok_dir, held, held_videos)
+
+
+def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos):
     def lr_at(s):
         warm = 150
         if s < warm:
             return args.lr * (s + 1) / warm
         return args.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / max(1, args.steps - warm))))
 
-    gen = torch.Generator().manual_seed(1234 + step)
-    n = len(data["convs"])
+    samples = data["samples"]
+    buckets = {}
+    for i, smp in enumerate(samples):
+        buckets.setdefault(smp["ratio"], []).append(i)
+    keys = sorted(buckets, key=lambda k: -1 if k is None else k)
+    gen = np.random.default_rng(1234 + step)
     t0 = time.time()
     while step < args.steps:
         net.train()
-        idx = torch.randint(0, n, (args.batch,), generator=gen)
-        ids, tgt, mask = batch_tensors([data["convs"][i] for i in idx])
-        pixels = data["pixels"][idx].float()
-        logits, aux = net(ids, mask, pixels)
+        ratio = keys[int(gen.integers(len(keys)))]
+        pool = buckets[ratio]
+        idx = [pool[int(i)] for i in gen.integers(0, len(pool), args.batch)]
+        batch = [samples[i] for i in idx]
+        ids, tgt, mask = batch_tensors(batch)
+        vidx = [v for smp in batch for v in smp["views"]]
+        views = data["views"][vidx].float()
+        logits, aux = net(ids, mask, views, extra_for(fam, ratio))
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
-        lab = data["labels"][idx]
-        aux_loss = F.cross_entropy(aux[..., :5].reshape(-1, 5), lab[:, 0].reshape(-1)) + \
-            F.cross_entropy(aux[..., 5:].reshape(-1, 5), lab[:, 1].reshape(-1))
+        aux_loss = torch.zeros(())
+        if aux is not None:
+            labelled = [(j, data["labels"][v]) for j, v in enumerate(vidx) if data["labels"][v] is not None]
+            if labelled:
+                rows = torch.tensor([j for j, _ in labelled])
+                lab = torch.stack([l for _, l in labelled])
+                a = aux[rows]
+                aux_loss = F.cross_entropy(a[..., :5].reshape(-1, 5), lab[:, 0].reshape(-1)) + \
+                    F.cross_entropy(a[..., 5:].reshape(-1, 5), lab[:, 1].reshape(-1))
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         opt.zero_grad()
@@ -436,83 +564,99 @@ def main():
             torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
         if step % 1000 == 0 and step < args.steps:
-            log(f"held-out teacher-forced accuracy {evaluate(fam, tok, net, held, greedy=False)['accuracy']:.3f}")
-
-    export(fam, tok, net, out, tok_dir, held)
-
-
-# ----------------------------------------------------------------------------------------------- evaluation and export
-
-def held_prompts(fam, tok, held):
-    patch = fam.vision["patch_size"]
-    part = {"type": "image", "tokens": [(SCENE_SIZE // patch) ** 2], "grid": [0, 0], "kind": "image"}
-    items = []
-    for k, (image, shapes, qa) in enumerate(held):
-        for q, a in qa:
-            text, ids, spans = fam.render([user([dict(part), {"type": "text", "text": q}])], tok, True)
-            items.append({"scene": k, "question": q, "answer": a, "prompt": text, "ids": ids, "spans": spans})
-    return items
+            log(f"held-out teacher-forced accuracy {teacher_forced(fam, tok, net, held, held_videos):.3f}")
 
 
 @torch.no_grad()
-def evaluate(fam, tok, net, held, greedy, max_new=64):
+def teacher_forced(fam, tok, net, held, held_videos):
+    """Share of held-out answers whose every token is the argmax given the previous ones (= greedy gives the answer)."""
     net.eval()
-    items = held_prompts(fam, tok, held)
-    pixels = {k: torch.from_numpy(fam.pixels(image))[None] for k, (image, _, _) in enumerate(held)}
-    correct = 0
+    items = held_items(fam, tok, held, held_videos)
+    extra = extra_for(fam, getattr(fam, "eval_ratio", None))
+    ok = 0
     for it in items:
-        ids = list(it["ids"])
-        if greedy:
-            out = []
-            for _ in range(max_new):
-                x = torch.tensor([ids + out])
-                logits, _ = net(x, torch.ones_like(x, dtype=torch.bool), pixels[it["scene"]])
-                nxt = int(logits[0, -1].argmax())
-                out.append(nxt)
-                if nxt == tok.eos_id:
-                    break
-            it["greedy"] = out
-            text = tok.decode([t for t in out if t != tok.eos_id], skip=True).strip()
-            it["output"] = text
-            ok = text == it["answer"]
-        else:
-            want = tok.encode1(" " + it["answer"], special=False)
-            x = torch.tensor([ids + want])
-            logits, _ = net(x, torch.ones_like(x, dtype=torch.bool), pixels[it["scene"]])
-            pred = logits[0, len(ids) - 1:-1].argmax(-1).tolist()
-            ok = pred == want
-        it["correct"] = bool(ok)
-        correct += ok
-    return {"accuracy": correct / len(items), "items": items}
+        x = torch.tensor([it["ids"] + it["answer_ids"]])
+        views = torch.from_numpy(np.stack(it["views"]))
+        logits, _ = net(x, torch.ones_like(x, dtype=torch.bool), views, extra)
+        pred = logits[0, len(it["ids"]) - 1:-1].argmax(-1).tolist()
+        ok += pred == it["answer_ids"]
+    return ok / len(items)
 
 
-def export(fam, tok, net, out, tok_dir, held):
+@torch.no_grad()
+def reference_greedy(fam, tok, W, items, max_new=64):
+    """Greedy decoding with eng/managed/reference.py's float32 math (the math the C# engine is verified against)."""
+    encode, dec = fam.reference(W, tok)
+    extra = extra_for(fam, getattr(fam, "eval_ratio", None))
+    stop = stop_id(fam, tok)
+    cache_rows = {}
+    for it in items:
+        key = (it["kind"], it["index"])
+        if key not in cache_rows:
+            cache_rows[key] = torch.cat([encode(v, extra) for v in it["views"]])
+        rows = cache_rows[key]
+        ids = torch.tensor(it["ids"])
+        embeds = dec.embed(ids.clamp(min=0))
+        pos = torch.cat([torch.arange(o, o + n) for o, n in it["spans"]]) if it["spans"] else torch.zeros(0, dtype=torch.long)
+        assert pos.numel() == rows.shape[0], (pos.numel(), rows.shape)
+        embeds[pos] = rows
+        cache = dec.new_cache()
+        _, logits = dec.forward(embeds, 0, cache)
+        last, out, p = logits[-1], [], embeds.shape[0]
+        for _ in range(max_new):
+            t = int(torch.argmax(last))
+            out.append(t)
+            if t == stop:
+                break
+            _, lg = dec.forward(dec.embed([t]), p, cache)
+            last, p = lg[-1], p + 1
+        it["greedy"] = out
+        it["output"] = tok.decode([t for t in out if t != stop], skip=True).strip()
+        it["correct"] = it["output"] == it["answer"]
+    return sum(it["correct"] for it in items) / len(items)
+
+
+def export(fam, tok, net, out, tok_dir, held, held_videos):
     log("export")
-    for f in os.listdir(out):
-        os.remove(os.path.join(out, f))
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
     for f in os.listdir(tok_dir):
         shutil.copy(os.path.join(tok_dir, f), os.path.join(out, f))
-    stored = {k: v.detach().to(fam.dtype) for k, v in net.saved_state().items()}
-    write_safetensors(os.path.join(out, "model.safetensors"), stored, {"format": "pt"})
-    fam.write_config(out, tok)
-    # Evaluate exactly what was stored: the rounded weights, in float32.
-    net.load_state_dict({k: v.float() for k, v in stored.items()}, strict=False)
-    result = evaluate(fam, tok, net, held, greedy=True)
-    size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
-    log(f"held-out greedy accuracy {result['accuracy']:.4f} ({len(result['items'])} prompts), folder {size} bytes")
+    state = {k: v for k, v in net.state_dict().items() if not k.startswith("aux.")}
+    stored = {k: v.detach().to(fam.dtype) for k, v in state.items()}
+    fam.save(out, tok, stored)
+    W = {k: v.float() for k, v in stored.items()}
+    items = held_items(fam, tok, held, held_videos)
+    accuracy = reference_greedy(fam, tok, W, items)
+    size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(out) for f in fs)
+    by_kind = {}
+    for it in items:
+        k = it["question"] if it["kind"] == "scene" and not it["question"].startswith("What colour is the ") else it["kind"] + ":" + it["question"].split(" ")[0]
+        by_kind.setdefault(k, []).append(it["correct"])
+    log(f"held-out greedy accuracy {accuracy:.4f} ({len(items)} prompts), folder {size} bytes")
+    for k, v in sorted(by_kind.items()):
+        log(f"  {k}: {sum(v)}/{len(v)}")
     edir = os.path.join(EVAL, fam.name)
     os.makedirs(edir, exist_ok=True)
     write_json(os.path.join(edir, "goldens.json"), {
-        "family": fam.name, "model": os.path.relpath(out, ROOT), "scene_seed": 6200, "scene_size": SCENE_SIZE,
-        "scenes": len(held), "accuracy": result["accuracy"],
-        "items": [{k: it[k] for k in ("scene", "question", "answer", "prompt", "ids", "spans", "greedy", "output",
-                                       "correct")} for it in result["items"]]})
-    sdir = os.path.join(EVAL, "scenes")
+        "family": fam.name, "model": "models/" + fam.folder, "accuracy": accuracy, "prompts": len(items),
+        "scene_seed": 6200, "video_seed": 6400, "scene_size": fam.scene,
+        "eval_token_kept_ratio": getattr(fam, "eval_ratio", None),
+        "items": [{k: it[k] for k in ("kind", "index", "question", "answer", "prompt", "ids", "spans", "greedy",
+                                       "output", "correct")} for it in items]})
+    sdir = os.path.join(EVAL, "scenes-%d" % fam.scene)
     os.makedirs(sdir, exist_ok=True)
-    for k, (image, shapes, _) in enumerate(held):
+    for k, (image, _, _) in enumerate(held):
         path = os.path.join(sdir, f"scene-{k:03d}.png")
         if not os.path.exists(path):
             image.save(path, optimize=True)
+    for k, (frames, _, _) in enumerate(held_videos):
+        vdir = os.path.join(EVAL, "videos-%d" % fam.scene, f"video-{k:03d}")
+        os.makedirs(vdir, exist_ok=True)
+        for j, frame in enumerate(frames):
+            path = os.path.join(vdir, f"frame-{j}.png")
+            if not os.path.exists(path):
+                frame.save(path, optimize=True)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ internal static class CliApp
     /// <returns>The process exit code: 0 on success, 1 on any error.</returns>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default, TextReader? input = null)
     {
-        var root = BuildRootCommand(output, input ?? Console.In);
+        var root = BuildRootCommand(output, input ?? Console.In, error);
 
         // With no verb, show the help rather than a parse error.
         var parse = root.Parse(args.Length == 0 ? ["--help"] : args);
@@ -74,9 +74,11 @@ internal static class CliApp
     /// <summary>Builds the command tree.</summary>
     /// <param name="output">Where verbs write their results.</param>
     /// <param name="input">Where verbs read standard input.</param>
+    /// <param name="error">Where verbs write progress and notices (standard error).</param>
     /// <returns>The root command.</returns>
-    internal static RootCommand BuildRootCommand(TextWriter output, TextReader input)
+    internal static RootCommand BuildRootCommand(TextWriter output, TextReader input, TextWriter? error = null)
     {
+        error ??= TextWriter.Null;
         var root = new RootCommand("Multimodal for .NET: run vision-language models (Aria, LLaVA, LongVA, AuroraCap, MiniCPM-V) on images, PDFs and videos.")
         {
             Verbose,
@@ -85,6 +87,8 @@ internal static class CliApp
         root.Add(TokenizeCommand.Create(output, () => input));
         root.Add(ImageCommands.Create(output));
         root.Add(PreprocessCommand.Create(output));
+        root.Add(AskCommand.Create(output, error));
+        root.Add(ChatCommand.Create(output, error, () => input));
 
         // The built-in --version reports the entry assembly, which is the test host under tests; report ours.
         foreach (var version in root.Options.OfType<VersionOption>())

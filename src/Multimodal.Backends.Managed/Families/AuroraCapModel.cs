@@ -88,8 +88,15 @@ internal sealed class AuroraCapModel : FamilyModel, IViewEncoder
                 double d => d,
                 float f => f,
                 int i => i,
-                _ => throw new ArgumentException($"The {TokenKeptRatioKey} option must be a number; got {value.GetType().Name}.", nameof(options)),
+                decimal m => (double)m,
+                string text when double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var parsed) => parsed,
+                System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.Number } json => json.GetDouble(),
+                _ => throw new ArgumentException($"The {TokenKeptRatioKey} option must be a number in [0, 1]; got {value}.", nameof(options)),
             };
+            if (!(ratio >= 0 && ratio <= 1))
+            {
+                throw new ArgumentException($"The {TokenKeptRatioKey} option must be in [0, 1] (0.2-0.4 for captioning, at least 0.5 for questions, 0.8 or more for text in images); got {ratio}.", nameof(options));
+            }
         }
 
         return new BipartiteTokenMerger(TokensPerLayer(ratio));

@@ -112,6 +112,19 @@ public sealed class ModelLoadContext
     /// <summary>Gets free-form values a family hands to a backend (for example an architecture description).</summary>
     public IDictionary<string, object?> Properties { get; } = new Dictionary<string, object?>(StringComparer.Ordinal);
 
+    /// <summary>Gets the steps a family asked to run once the backend has loaded (for example wrapping the vision encoder).</summary>
+    internal List<Func<ModelLoadContext, CancellationToken, ValueTask>> PostLoadSteps { get; } = [];
+
+    /// <summary>Adds a step that runs after the backend has loaded the encoder and decoder (and after components set on
+    /// the builder), before the builder's own load steps: a family uses it to adapt the loaded components, for example
+    /// to wrap the vision encoder so that per-view inputs reach it.</summary>
+    /// <param name="step">The step; it may read and replace any component.</param>
+    public void AddPostLoadStep(Func<ModelLoadContext, CancellationToken, ValueTask> step)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        PostLoadSteps.Add(step);
+    }
+
     /// <summary>Reports progress to the caller's sink, if any.</summary>
     /// <param name="stage">What is happening.</param>
     /// <param name="fraction">Completion in [0, 1], or <see langword="null"/>.</param>

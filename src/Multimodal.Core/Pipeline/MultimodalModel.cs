@@ -120,6 +120,11 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
                     component(context);
                 }
 
+                foreach (var step in context.PostLoadSteps)
+                {
+                    await step(context, cancellationToken).ConfigureAwait(false);
+                }
+
                 foreach (var step in _definition.LoadSteps)
                 {
                     await step(context, cancellationToken).ConfigureAwait(false);
@@ -166,19 +171,39 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
     /// <exception cref="InvalidMediaException">A media part is corrupt or unreadable.</exception>
     /// <exception cref="UnsupportedRequestException">The request has media this model cannot take, too many media items, or unsupported content.</exception>
     /// <exception cref="ContextLengthExceededException">The prompt does not fit in the context window.</exception>
-    public async IAsyncEnumerable<GenerationUpdate> GenerateStreamingAsync(
+    public IAsyncEnumerable<GenerationUpdate> GenerateStreamingAsync(
         IEnumerable<ChatMessage> messages,
         GenerationOptions? options = null,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        return GuardAsync(token => GenerateCoreAsync(messages, null, null, options, token), cancellationToken);
+    }
+
+    /// <summary>Starts a multi-turn conversation that keeps the KV cache between turns.</summary>
+    /// <param name="systemPrompt">A system prompt for the whole conversation, or <see langword="null"/> for the family's default.</param>
+    /// <returns>The session, which the caller disposes.</returns>
+    public ChatSession CreateChatSession(string? systemPrompt = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return new ChatSession(this, systemPrompt);
+    }
+
+    internal IAsyncEnumerable<GenerationUpdate> GenerateTurnAsync(ChatSession session, ChatMessage message, GenerationOptions? options, CancellationToken cancellationToken) =>
+        GuardAsync(token => GenerateCoreAsync([], session, message, options, token), cancellationToken);
+
+    /// <summary>Runs a request's updates under the model's lifetime rules: counted in flight, cancelled on dispose.</summary>
+    private async IAsyncEnumerable<GenerationUpdate> GuardAsync(
+        Func<CancellationToken, IAsyncEnumerable<GenerationUpdate>> core,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         Interlocked.Increment(ref _inFlight);
         try
         {
             // Checked after counting this request in, so that Dispose either sees it or it sees Dispose.
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
-            var updates = GenerateCoreAsync(messages, options, linked.Token).GetAsyncEnumerator(linked.Token);
+            var updates = core(linked.Token).GetAsyncEnumerator(linked.Token);
             await using var disposeUpdates = updates.ConfigureAwait(false);
             while (true)
             {
@@ -211,6 +236,8 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
 
     private async IAsyncEnumerable<GenerationUpdate> GenerateCoreAsync(
         IEnumerable<ChatMessage> messages,
+        ChatSession? session,
+        ChatMessage? turnMessage,
         GenerationOptions? options,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -222,30 +249,70 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
         await LoadCoreAsync(null, cancellationToken).ConfigureAwait(false);
         var info = new GenerationRequestInfo();
         var components = Components;
-        await _concurrency.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var finished = false;
-        var completionTokens = 0;
+        if (session is not null)
+        {
+            await session.EnterAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
-            var properties = GenerationSettings.Resolve(options, components.GenerationDefaults).AdditionalProperties;
-            var request = new RequestPreparation(components, Options, _logger, info, options?.Progress, properties);
-            var conversation = await request.PrepareAsync(messages, cancellationToken).ConfigureAwait(false);
-            var formatted = components.PromptTemplate.Format(conversation);
-            var tokens = components.PromptTemplate.Tokenize(formatted, components.Tokenizer);
-            var input = request.BuildDecoderInput(tokens, components.LanguageDecoder.Metadata.HiddenSize);
-            info.VisualTokens = tokens.VisualTokenCount;
+            await _concurrency.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            session?.Exit();
+            throw;
+        }
+
+        var finished = false;
+        var completionTokens = 0;
+        SessionTurn? turn = null;
+        var generated = new List<int>();
+        var reply = new System.Text.StringBuilder();
+        try
+        {
+            FormattedPrompt formatted;
+            DecoderInput input;
+            IDecoderState? ownState = null;
+            IDecoderState state;
+            if (session is null)
+            {
+                var properties = GenerationSettings.Resolve(options, components.GenerationDefaults).AdditionalProperties;
+                var request = new RequestPreparation(components, Options, _logger, info, options?.Progress, properties);
+                var conversation = await request.PrepareAsync(messages, cancellationToken).ConfigureAwait(false);
+                formatted = components.PromptTemplate.Format(conversation);
+                var tokens = components.PromptTemplate.Tokenize(formatted, components.Tokenizer);
+                input = request.BuildDecoderInput(tokens, components.LanguageDecoder.Metadata.HiddenSize);
+                info.VisualTokens = tokens.VisualTokenCount;
+                state = ownState = components.LanguageDecoder.CreateState();
+            }
+            else
+            {
+                turn = await session.PrepareTurnAsync(components, Options, _logger, info, options, turnMessage!, cancellationToken).ConfigureAwait(false);
+                formatted = turn.Formatted;
+                input = turn.Input;
+                info.VisualTokens = turn.Tokens.VisualTokenCount;
+                state = turn.State;
+            }
+
+            using var disposeState = ownState;
             var stopIds = StopIds(components, formatted.StopStrings, options?.StopStrings);
             var settings = GenerationSettings.Resolve(options, components.GenerationDefaults, formatted.StopStrings, stopIds);
             Log.GenerationStarted(_logger, ModelId, input.Length, info.VisualTokens, settings.NumBeams > 1 ? $"beam search ({settings.NumBeams} beams)" : settings.DoSample ? "sampling" : "greedy");
 
-            using var state = components.LanguageDecoder.CreateState();
             await foreach (var update in GenerationLoop.RunAsync(components.LanguageDecoder, state, input, components.Tokenizer, settings, info, cancellationToken).ConfigureAwait(false))
             {
                 completionTokens += update.TokenIds.Count;
+                generated.AddRange(update.TokenIds);
+                reply.Append(update.Text);
                 if (update.FinishReason is { } reason)
                 {
                     finished = true;
                     Record(activity, update.Usage!, update.Timings!, reason);
+                    if (turn is not null)
+                    {
+                        session!.CompleteTurn(turn, generated, reply.ToString());
+                    }
                 }
 
                 yield return update;
@@ -254,6 +321,16 @@ public sealed class MultimodalModel : IChatClient, IAsyncDisposable
         finally
         {
             _concurrency.Release();
+            if (session is not null)
+            {
+                if (!finished)
+                {
+                    session.AbandonTurn();
+                }
+
+                session.Exit();
+            }
+
             if (!finished)
             {
                 MultimodalTelemetry.Requests.Add(1, new("gen_ai.request.model", ModelId), new("outcome", cancellationToken.IsCancellationRequested ? "cancelled" : "error"));

@@ -14,11 +14,21 @@ namespace Multimodal;
 /// telling it what it splits, and the vision encoder.</remarks>
 internal sealed class RequestPreparation(ModelComponents components, MultimodalModelOptions options, ILogger logger, GenerationRequestInfo info, IProgress<ProgressReport>? progress = null, IReadOnlyDictionary<string, object?>? properties = null)
 {
-    private readonly IReadOnlyDictionary<string, object?> _properties = properties ?? new Dictionary<string, object?>();
     private readonly List<IReadOnlyList<DenseTensor<float>>> _embeddings = [];
+    private IReadOnlyDictionary<string, object?> _properties = properties ?? new Dictionary<string, object?>();
+    private GenerationRequestInfo _info = info;
+    private IProgress<ProgressReport>? _progress = progress;
     private int _images;
     private int _pages;
     private int _frames;
+
+    /// <summary>Starts another request on the same preparation (a chat session's next turn): earlier visual inputs keep their indices and embeddings, and the media limits count the whole conversation.</summary>
+    public void BeginRequest(GenerationRequestInfo requestInfo, IReadOnlyDictionary<string, object?> requestProperties, IProgress<ProgressReport>? requestProgress)
+    {
+        _info = requestInfo;
+        _properties = requestProperties;
+        _progress = requestProgress;
+    }
 
     /// <summary>Resolves every message part; visual parts are encoded at once so their token counts are known to the template.</summary>
     public async Task<PromptConversation> PrepareAsync(IEnumerable<ChatMessage> messages, CancellationToken cancellationToken)
@@ -133,9 +143,9 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
         }
 
         var split = components.ImageSplitter?.Split(frame, SplitOptions(VisualInputKind.Image)) ?? ImageSplit.Single(frame);
-        info.Preprocess += Stopwatch.GetElapsedTime(start);
+        _info.Preprocess += Stopwatch.GetElapsedTime(start);
         var input = await EncodeAsync(VisualInputKind.Image, split.Views, split.GridRows, split.GridColumns, cancellationToken).ConfigureAwait(false);
-        progress?.Report(new ProgressReport($"Image {_images} encoded ({input.Views.Count} views, {input.TokenCount} tokens)"));
+        _progress?.Report(new ProgressReport($"Image {_images} encoded ({input.Views.Count} views, {input.TokenCount} tokens)"));
         return new PromptVisualPart(input);
     }
 
@@ -152,10 +162,10 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
             }
 
             var split = components.ImageSplitter?.Split(page.Image, SplitOptions(VisualInputKind.PdfPage)) ?? ImageSplit.Single(page.Image);
-            info.Preprocess += Stopwatch.GetElapsedTime(start);
+            _info.Preprocess += Stopwatch.GetElapsedTime(start);
             var input = await EncodeAsync(VisualInputKind.PdfPage, split.Views, split.GridRows, split.GridColumns, cancellationToken).ConfigureAwait(false);
             parts.Add(new PromptVisualPart(input with { PageNumber = page.PageNumber }));
-            progress?.Report(new ProgressReport($"PDF page {page.PageNumber} encoded"));
+            _progress?.Report(new ProgressReport($"PDF page {page.PageNumber} encoded"));
             start = Stopwatch.GetTimestamp();
         }
     }
@@ -179,7 +189,7 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
             views.Add(new ImageView(frame.Image, ImageViewKind.Global));
             if (frames.Count % 16 == 0)
             {
-                progress?.Report(new ProgressReport($"{frames.Count} video frames read"));
+                _progress?.Report(new ProgressReport($"{frames.Count} video frames read"));
             }
         }
 
@@ -188,8 +198,8 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
             throw new InvalidMediaException("The video yielded no frames; it may be empty or the sampling selected none.", video.Source.MediaType);
         }
 
-        info.Preprocess += Stopwatch.GetElapsedTime(start);
-        progress?.Report(new ProgressReport($"Encoding {frames.Count} video frames"));
+        _info.Preprocess += Stopwatch.GetElapsedTime(start);
+        _progress?.Report(new ProgressReport($"Encoding {frames.Count} video frames"));
         var input = await EncodeAsync(VisualInputKind.Video, views, 0, 0, cancellationToken).ConfigureAwait(false);
         var timed = input.Views.Select((v, i) => v with { FrameIndex = frames[i].Index, Timestamp = frames[i].Timestamp }).ToList();
         return new PromptVisualPart(input with { Views = timed });
@@ -205,7 +215,7 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
             tensors[i] = components.ImageProcessor!.Process(views[i]);
         }
 
-        info.Preprocess += Stopwatch.GetElapsedTime(start);
+        _info.Preprocess += Stopwatch.GetElapsedTime(start);
         start = Stopwatch.GetTimestamp();
         var encodeOptions = components.LayerTokenMerger is null && _properties.Count == 0
             ? null
@@ -222,7 +232,7 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
             merged[i] = components.TokenMerger is { } merger ? Merge(merger, outputs[i]) : outputs[i];
         }
 
-        info.VisionEncode += Stopwatch.GetElapsedTime(start);
+        _info.VisionEncode += Stopwatch.GetElapsedTime(start);
         var index = _embeddings.Count;
         _embeddings.Add(merged);
         var visualViews = views.Select((v, i) => new VisualView(v.Kind, v.Row, v.Column, merged[i].Dimension(0))).ToList();
