@@ -215,10 +215,10 @@ class LlavaMptFamily:
     def model(self, vocab):
         return LlavaMptNet(self.vision, dict(self.mc, vocab_size=vocab))
 
-    def warm_start(self, net, llava_state):
-        """The CLIP tower starts from the trained LLaVA tower (same tiny CLIP), as the real models share CLIP."""
-        p = "vision_tower.vision_model."
-        net.vision_tower.load_state_dict({k[len("vision_tower."):]: v for k, v in llava_state.items() if k.startswith(p)})
+    tower_kind = "clip"
+
+    def tower(self, net):
+        return net.vision_tower.vision_model
 
     def save(self, out, tok, state):
         tower = {k[len("vision_tower."):]: v for k, v in state.items() if k.startswith("vision_tower.")}
@@ -324,9 +324,10 @@ class AuroraCapFamily:
     def model(self, vocab):
         return AuroraCapNet(self.vision, dict(self.text, vocab_size=vocab))
 
-    def warm_start(self, net, llava_state):
-        p = "vision_tower.vision_model."
-        net.visual_encoder.load_state_dict({k[len("vision_tower."):]: v for k, v in llava_state.items() if k.startswith(p)})
+    tower_kind = "clip"
+
+    def tower(self, net):
+        return net.visual_encoder.vision_model
 
     def save(self, out, tok, state):
         enc = {k[len("visual_encoder."):]: v for k, v in state.items() if k.startswith("visual_encoder.")}
@@ -433,10 +434,10 @@ class LongVaFamily:
     def model(self, vocab):
         return LongVaNet(self.vision, dict(self.text, vocab_size=vocab))
 
-    def warm_start(self, net, llava_state):
-        p = "vision_tower.vision_model."
-        net.model.vision_tower.vision_tower.load_state_dict(
-            {k[len("vision_tower."):]: v for k, v in llava_state.items() if k.startswith(p)})
+    tower_kind = "clip"
+
+    def tower(self, net):
+        return net.model.vision_tower.vision_tower.vision_model
 
     def save(self, out, tok, state):
         write_safetensors(os.path.join(out, "model.safetensors"), state, {"format": "pt"})
@@ -473,4 +474,382 @@ class LongVaFamily:
         dec = ref.Decoder(W, "qwen2", t["hidden_size"], t["num_attention_heads"], t["num_key_value_heads"],
                           t["num_hidden_layers"], tok.size, t["rms_norm_eps"], t["rope_theta"], prefix="model.",
                           lm_head="lm_head.weight")
+        return encode, dec
+
+
+# ----------------------------------------------------------------------------------------------- MiniCPM-V 2
+
+class TimmVit(nn.Module):
+    """timm VisionTransformer without class token (names patch_embed.proj, pos_embed, blocks.N.*, norm)."""
+
+    def __init__(self, c, stored_blocks):
+        super().__init__()
+        d, p = c["hidden_size"], c["patch_size"]
+        self.heads, self.eps = c["num_attention_heads"], c["layer_norm_eps"]
+        self.patch_embed = nn.Module()
+        self.patch_embed.proj = nn.Conv2d(3, d, p, p)
+        self.pos_embed = nn.Parameter(torch.randn(1, (c["image_size"] // p) ** 2, d) * 0.02)
+        self.blocks = nn.ModuleList()
+        for _ in range(stored_blocks):
+            blk = nn.Module()
+            blk.norm1 = nn.LayerNorm(d, eps=self.eps)
+            blk.attn = nn.Module()
+            blk.attn.qkv = nn.Linear(d, 3 * d)
+            blk.attn.proj = nn.Linear(d, d)
+            blk.norm2 = nn.LayerNorm(d, eps=self.eps)
+            blk.mlp = nn.Module()
+            blk.mlp.fc1 = nn.Linear(d, c["intermediate_size"])
+            blk.mlp.fc2 = nn.Linear(c["intermediate_size"], d)
+            self.blocks.append(blk)
+        self.norm = nn.LayerNorm(d, eps=self.eps)
+
+    def forward(self, pixels):
+        """All views share the trained grid here (the tiny model's views are 112 x 112): no interpolation."""
+        x = self.patch_embed.proj(pixels).flatten(2).transpose(1, 2)
+        assert x.shape[1] == self.pos_embed.shape[1], "the tiny MiniCPM-V trains on full-grid views only"
+        x = x + self.pos_embed
+        d = x.shape[-1]
+        for blk in self.blocks:
+            q, k, v = blk.attn.qkv(blk.norm1(x)).chunk(3, dim=-1)
+            x = x + blk.attn.proj(M.attention(q, k, v, self.heads, self.heads, (d // self.heads) ** -0.5))
+            x = x + blk.mlp.fc2(F.gelu(blk.mlp.fc1(blk.norm2(x))))
+        return self.norm(x)
+
+
+class Resampler(nn.Module):
+    """MiniCPM-V 2's perceiver resampler (names resampler.*), batched, with the same math as reference.py."""
+
+    def __init__(self, vd, e, queries, grid):
+        super().__init__()
+        self.e, self.heads = e, max(1, e // 128)
+        self.query = nn.Parameter(torch.randn(queries, e) * 0.02)
+        self.pos_embed = nn.Parameter(ref.sincos_2d(e, (grid, grid)), requires_grad=False)
+        self.proj = nn.Parameter(torch.randn(e, e) * e ** -0.5)
+        self.kv_proj = nn.Linear(vd, e, bias=False)
+        self.attn = nn.MultiheadAttention(e, self.heads, batch_first=True)
+        self.ln_q = nn.LayerNorm(e, eps=1e-6)
+        self.ln_kv = nn.LayerNorm(e, eps=1e-6)
+        self.ln_post = nn.LayerNorm(e, eps=1e-6)
+
+    def forward(self, x, grid_hw):
+        b = x.shape[0]
+        pos_k = ref.sincos_2d(self.e, grid_hw)
+        kv = self.ln_kv(self.kv_proj(x))
+        q = (self.ln_q(self.query) + self.pos_embed)[None].expand(b, -1, -1)
+        out, _ = self.attn(q, kv + pos_k[None], kv, need_weights=False)
+        return self.ln_post(out) @ self.proj
+
+
+class MiniCpmNet(nn.Module):
+    def __init__(self, vc, tc, mu, queries, unk_id):
+        super().__init__()
+        self.vc, self.tc, self.mu, self.unk = vc, tc, mu, unk_id
+        self.vpm = TimmVit(vc, vc["num_hidden_layers"] - 1)
+        g = vc["image_size"] // vc["patch_size"]
+        self.grid = g
+        self.resampler = Resampler(vc["hidden_size"], tc["hidden_size"], queries, int(math.sqrt(queries)))
+        self.llm = nn.Module()
+        self.llm.model = M.LlamaModel(tc, scale_depth=mu["scale_depth"])
+        self.llm.lm_head = nn.Linear(tc["hidden_size"], tc["vocab_size"], bias=False)
+        self.aux = nn.Linear(vc["hidden_size"], 10)
+
+    def encode(self, views, extra=None):
+        feats = self.vpm(views)
+        return feats, self.resampler(feats, (self.grid, self.grid))
+
+    def forward(self, ids, mask, views, extra=None):
+        feats, visual = self.encode(views)
+        x = self.llm.model.embed_tokens(ids.clamp(min=0)) * self.mu["scale_emb"]
+        x = M.splice(x, ids, self.unk, visual.reshape(-1, visual.shape[-1]))
+        h = self.llm.model(x, mask)
+        return self.llm.lm_head(h / (self.tc["hidden_size"] / self.mu["dim_model_base"])), self.aux(feats)
+
+
+class MiniCpmVFamily:
+    name = "minicpmv"
+    folder = "minicpmv-tiny"
+    dtype = torch.bfloat16
+    scene = 224
+    slice_resolution = 112
+    vision = {"hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4, "num_hidden_layers": 4,
+              "image_size": 112, "patch_size": 14, "hidden_act": "gelu", "layer_norm_eps": 1e-6}
+    text = {"hidden_size": 128, "intermediate_size": 320, "num_attention_heads": 4, "num_key_value_heads": 4,
+            "num_hidden_layers": 3, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 2048}
+    mu = {"scale_emb": 12, "scale_depth": 1.4, "dim_model_base": 32}
+    queries = 16
+
+    def render(self, messages, tok, gen):
+        return P.minicpmv(messages, tok, gen)
+
+    def layout(self, size):
+        import family_geometry as fg
+        return fg.slice_image(size, 9, self.slice_resolution, 14, False)
+
+    def views_for_image(self, image, shapes):
+        """slice_image at scale_resolution 112: the source view (resized BICUBIC) then the slices of the refined
+        image, row-major, each through ToTensor + Normalize(0.5, 0.5)."""
+        import family_pixels as fp
+        from PIL import Image
+        source, boxes, grid, refine = self.layout(image.size)
+        src = image.resize(source, Image.Resampling.BICUBIC)
+        views = [(fp.tv_transform(src), centre_labels(shape_points(shapes, source[0] / image.size[0]), 112, 14))]
+        if boxes:
+            ref_img = image.resize(refine, Image.Resampling.BICUBIC)
+            scale = refine[0] / image.size[0]
+            for row in boxes:
+                for box in row:
+                    crop = ref_img.crop(box)
+                    views.append((fp.tv_transform(crop), centre_labels(shape_points(shapes, scale, box[0], box[1]), 112, 14)))
+        return views
+
+    def image_part(self):
+        _, boxes, grid, _ = self.layout((self.scene, self.scene))
+        rows, cols = (len(boxes), len(boxes[0])) if boxes else (0, 0)
+        return {"type": "image", "tokens": [self.queries] * (1 + rows * cols), "grid": [rows, cols], "kind": "image"}
+
+    tower_kind = "timm"
+
+    def tower(self, net):
+        return net.vpm
+
+    def model(self, vocab, tok=None):
+        return MiniCpmNet(self.vision, dict(self.text, vocab_size=vocab), self.mu, self.queries, 0)
+
+    def save(self, out, tok, state):
+        write_safetensors(os.path.join(out, "model.safetensors"), state, {"format": "pt"})
+        tc = dict(self.text, vocab_size=tok.size)
+        write_json(os.path.join(out, "config.json"), dict(
+            architectures=["MiniCPMV"], model_type="minicpmv", hidden_act="silu", bos_token_id=1, eos_token_id=2,
+            pad_token_id=0, tie_word_embeddings=False, torch_dtype="bfloat16", rope_scaling=None, use_cache=True,
+            **tc, **self.mu, query_num=self.queries, max_slice_nums=9, scale_resolution=self.slice_resolution,
+            patch_size=14, slice_mode=True, drop_vision_last_layer=True,
+            vision_encoder="vit_so400m_patch14_siglip_384.webli",
+            vision_config=dict(self.vision, model_type="timm_vit", _comment=(
+                "tiny-model only: the real config names a timm model in vision_encoder; num_hidden_layers is the "
+                "timm depth before drop_vision_last_layer (stored blocks = depth - 1)"))))
+        write_json(os.path.join(out, "generation_config.json"), {"bos_token_id": 1, "eos_token_id": 2,
+                                                                 "max_new_tokens": 64})
+
+    def reference(self, W, tok):
+        vc_run = dict(self.vision, stored_blocks=self.vision["num_hidden_layers"] - 1)
+        heads = max(1, self.text["hidden_size"] // 128)
+
+        def encode(pixels, extra=None):
+            out = ref.timm_vit(W, "vpm.", vc_run, torch.from_numpy(pixels))
+            return ref.minicpm_resampler(W, out["features"], out["grid"], heads)["output"]
+
+        t = self.text
+        dec = ref.Decoder(W, "minicpm", t["hidden_size"], t["num_attention_heads"], t["num_key_value_heads"],
+                          t["num_hidden_layers"], tok.size, t["rms_norm_eps"], t["rope_theta"], prefix="llm.model.",
+                          lm_head="llm.lm_head.weight", **self.mu)
+        return encode, dec
+
+
+# ----------------------------------------------------------------------------------------------- Aria
+
+class IdeficsVision(nn.Module):
+    """Aria's SigLIP tower in Idefics2 layout (vision_model.embeddings.*, encoder.layers.N.*), batched. The tiny
+    model trains on full (unpadded) square crops, where NaViT's bucketed position ids are 0..n-1."""
+
+    def __init__(self, c):
+        super().__init__()
+        d, p = c["hidden_size"], c["patch_size"]
+        self.heads, self.act = c["attention_heads"], M.ACT["gelu_pytorch_tanh"]
+        self.embeddings = nn.Module()
+        self.embeddings.patch_embedding = nn.Conv2d(3, d, p, p)
+        self.embeddings.position_embedding = nn.Embedding((c["image_size"] // p) ** 2, d)
+        nn.init.normal_(self.embeddings.position_embedding.weight, std=0.02)
+        self.encoder = nn.Module()
+        self.encoder.layers = nn.ModuleList()
+        for _ in range(c["num_hidden_layers"]):
+            layer = nn.Module()
+            layer.self_attn = nn.Module()
+            for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
+                setattr(layer.self_attn, name, nn.Linear(d, d))
+            layer.layer_norm1 = nn.LayerNorm(d, eps=1e-6)
+            layer.mlp = nn.Module()
+            layer.mlp.fc1 = nn.Linear(d, c["intermediate_size"])
+            layer.mlp.fc2 = nn.Linear(c["intermediate_size"], d)
+            layer.layer_norm2 = nn.LayerNorm(d, eps=1e-6)
+            self.encoder.layers.append(layer)
+
+    def forward(self, pixels):
+        x = self.embeddings.patch_embedding(pixels).flatten(2).transpose(1, 2)
+        x = x + self.embeddings.position_embedding.weight[None, :x.shape[1]]
+        d = x.shape[-1]
+        for layer in self.encoder.layers:
+            a = layer.self_attn
+            h = layer.layer_norm1(x)
+            x = x + a.out_proj(M.attention(a.q_proj(h), a.k_proj(h), a.v_proj(h), self.heads, self.heads,
+                                           (d // self.heads) ** -0.5))
+            x = x + layer.mlp.fc2(self.act(layer.mlp.fc1(layer.layer_norm2(x))))
+        return x
+
+
+class AriaProjector(nn.Module):
+    """multi_modal_projector.*: queries cross-attend (q/k/v projections, then torch MHA) to the patches, then FFN."""
+
+    def __init__(self, d, e_txt, queries, heads):
+        super().__init__()
+        self.heads = heads
+        self.query = nn.Parameter(torch.randn(queries, d) * 0.5)
+        self.cross_attn = nn.Module()
+        for name in ("q_proj", "k_proj", "v_proj"):
+            setattr(self.cross_attn, name, nn.Linear(d, d, bias=False))
+        self.cross_attn.multihead_attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.cross_attn.linear = nn.Linear(d, d)
+        self.cross_attn.layer_norm = nn.LayerNorm(d, eps=1e-5)
+        self.cross_attn.ln_kv = nn.LayerNorm(d, eps=1e-5)
+        self.ln_ffn = nn.LayerNorm(d, eps=1e-5)
+        self.ffn = nn.Module()
+        self.ffn.linear_in = nn.Linear(d, e_txt, bias=False)
+        self.ffn.linear_out = nn.Linear(e_txt, e_txt, bias=False)
+
+    def forward(self, x):
+        c = self.cross_attn
+        b = x.shape[0]
+        q = c.q_proj(c.layer_norm(self.query))[None].expand(b, -1, -1)
+        kv = c.ln_kv(x)
+        a, _ = c.multihead_attn(q, c.k_proj(kv), c.v_proj(kv), need_weights=False)
+        h = self.ln_ffn(c.linear(a))
+        return self.ffn.linear_out(F.gelu(self.ffn.linear_in(h), approximate="tanh"))
+
+
+class AriaMoeLayer(M.LlamaLayer):
+    """A Llama layer whose MLP is Aria's: top-k routed experts (fc1 [E, in, 2I], fc2 [E, I, out]) plus shared experts."""
+
+    def __init__(self, c):
+        super().__init__(c, False)
+        d, e, mi, sh = c["hidden_size"], c["moe_num_experts"], c["moe_intermediate_size"], c["moe_num_shared_experts"]
+        self.topk, self.mi = c["moe_topk"], mi
+        self.mlp = nn.Module()
+        self.mlp.router = nn.Linear(d, e, bias=False)
+        self.mlp.experts = nn.Module()
+        self.mlp.experts.fc1 = nn.Module()
+        self.mlp.experts.fc1.weight = nn.Parameter(torch.randn(e, d, 2 * mi) * d ** -0.5)
+        self.mlp.experts.fc2 = nn.Module()
+        self.mlp.experts.fc2.weight = nn.Parameter(torch.randn(e, mi, d) * mi ** -0.5)
+        self.mlp.shared_experts = nn.Module()
+        self.mlp.shared_experts.gate_proj = nn.Linear(d, mi * sh, bias=False)
+        self.mlp.shared_experts.up_proj = nn.Linear(d, mi * sh, bias=False)
+        self.mlp.shared_experts.down_proj = nn.Linear(mi * sh, d, bias=False)
+
+    def forward(self, x, pos, bias):
+        a = self.self_attn
+        h = self.input_layernorm(x)
+        q = M.rope(a.q_proj(h), pos, self.h, self.theta)
+        k = M.rope(a.k_proj(h), pos, self.kv, self.theta)
+        hd = x.shape[-1] // self.h
+        x = x + a.o_proj(M.attention(q, k, a.v_proj(h), self.h, self.kv, hd ** -0.5, bias))
+        h = self.post_attention_layernorm(x)
+        m = self.mlp
+        logits = m.router(h)
+        top_v, top_i = torch.topk(logits, self.topk, dim=-1)
+        weights = torch.zeros_like(logits).scatter(-1, top_i, torch.softmax(top_v, dim=-1))
+        u = torch.einsum("btd,edf->btef", h, m.experts.fc1.weight)
+        act = F.silu(u[..., :self.mi]) * u[..., self.mi:]
+        y = torch.einsum("btei,eio->bteo", act, m.experts.fc2.weight)
+        routed = (weights[..., None] * y).sum(-2)
+        s = m.shared_experts
+        return x + routed + s.down_proj(F.silu(s.gate_proj(h)) * s.up_proj(h))
+
+
+class AriaNet(nn.Module):
+    def __init__(self, vc, tc, queries, img_id):
+        super().__init__()
+        self.vc, self.img = vc, img_id
+        self.vision_tower = nn.Module()
+        self.vision_tower.vision_model = IdeficsVision(vc)
+        self.multi_modal_projector = AriaProjector(vc["hidden_size"], tc["hidden_size"], queries, vc["attention_heads"])
+        self.language_model = nn.Module()
+        self.language_model.model = M.LlamaModel(tc)
+        self.language_model.model.layers = nn.ModuleList(AriaMoeLayer(tc) for _ in range(tc["num_hidden_layers"]))
+        self.language_model.lm_head = nn.Linear(tc["hidden_size"], tc["vocab_size"], bias=False)
+        self.aux = nn.Linear(vc["hidden_size"], 10)
+
+    def encode(self, views, extra=None):
+        feats = self.vision_tower.vision_model(views)
+        return feats, self.multi_modal_projector(feats)
+
+    def forward(self, ids, mask, views, extra=None):
+        feats, visual = self.encode(views)
+        lm = self.language_model
+        x = lm.model.embed_tokens(ids.clamp(min=0))
+        x = M.splice(x, ids, self.img, visual.reshape(-1, visual.shape[-1]))
+        return lm.lm_head(lm.model(x, mask)), self.aux(feats)
+
+
+class AriaFamily:
+    name = "aria"
+    folder = "aria-tiny"
+    dtype = torch.bfloat16
+    scene = 112
+    vision = {"hidden_size": 64, "intermediate_size": 128, "attention_heads": 4, "num_hidden_layers": 3,
+              "image_size": 112, "patch_size": 14}
+    text = {"hidden_size": 128, "intermediate_size": 320, "num_attention_heads": 4, "num_key_value_heads": 4,
+            "num_hidden_layers": 3, "rope_theta": 5000000.0, "rms_norm_eps": 1e-6, "max_position_embeddings": 2048,
+            "moe_num_experts": 4, "moe_topk": 2, "moe_intermediate_size": 64, "moe_num_shared_experts": 2}
+    queries = 16
+    pages = 3
+
+    def render(self, messages, tok, gen):
+        return P.aria(messages, tok, gen)
+
+    def views_for_image(self, image, shapes):
+        """keep_ratio_resize_and_pixel_mask at max_image_size 112: a 112 square scene is its own crop (no padding,
+        full mask); ToTensor + Normalize(0.5, 0.5)."""
+        import family_pixels as fp
+        padded, mask = fp.keep_ratio_resize_and_pixel_mask(image, self.scene, self.scene)
+        assert mask.all()
+        return [(fp.tv_transform(padded), centre_labels(shape_points(shapes), 112, 14))]
+
+    def image_part(self):
+        return {"type": "image", "tokens": [self.queries], "grid": [0, 0], "kind": "image"}
+
+    def page_part(self, n):
+        return {"type": "image", "tokens": [self.queries], "grid": [0, 0], "kind": "page", "page": n}
+
+    tower_kind = "idefics"
+
+    def tower(self, net):
+        return net.vision_tower.vision_model
+
+    def model(self, vocab, tok=None):
+        return AriaNet(self.vision, dict(self.text, vocab_size=vocab), self.queries, self.img_id)
+
+    def save(self, out, tok, state):
+        write_safetensors(os.path.join(out, "model.safetensors"), state, {"format": "pt"})
+        g = self.vision["image_size"] // self.vision["patch_size"]
+        write_json(os.path.join(out, "config.json"), {
+            "architectures": ["AriaForConditionalGeneration"], "model_type": "aria",
+            "image_token_index": tok.added["<|img|>"], "ignore_index": -100, "pad_token_id": 2,
+            "projector_patch_to_query_dict": {str(g * g): self.queries}, "vision_feature_layer": -1,
+            "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+            "vision_config": dict(self.vision, model_type="aria_vision_model", architectures=["AriaVisionModel"],
+                                  torch_dtype="bfloat16"),
+            "text_config": dict(self.text, vocab_size=tok.size, model_type="aria_moe_lm",
+                                architectures=["AriaForCausalLM"], bos_token_id=1, eos_token_id=2,
+                                tie_word_embeddings=False, hidden_act="silu")})
+        write_json(os.path.join(out, "generation_config.json"), {"bos_token_id": 1, "eos_token_id": 2,
+                                                                 "pad_token_id": 2, "max_new_tokens": 64})
+        write_json(os.path.join(out, "preprocessor_config.json"), {
+            "processor_class": "AriaProcessor", "image_processor_type": "AriaVisionProcessor",
+            "max_image_size": self.scene, "min_image_size": self.scene, "image_mean": [0.5, 0.5, 0.5],
+            "image_std": [0.5, 0.5, 0.5]})
+
+    def reference(self, W, tok):
+        vc = dict(self.vision, layer_norm_eps=1e-6, hidden_act="gelu_pytorch_tanh")
+        g = self.vision["image_size"] // self.vision["patch_size"]
+        p2q = {str(g * g): self.queries}
+
+        def encode(pixels, extra=None):
+            mask = torch.ones(pixels.shape[1], pixels.shape[2], dtype=torch.bool)
+            out = ref.idefics_vision(W, "vision_tower.vision_model.", vc, torch.from_numpy(pixels), mask)
+            return ref.aria_projector(W, out["features"], out["patch_mask"], p2q, self.vision["attention_heads"])["output"]
+
+        t = self.text
+        dec = ref.Decoder(W, "aria", t["hidden_size"], t["num_attention_heads"], t["num_key_value_heads"],
+                          t["num_hidden_layers"], tok.size, t["rms_norm_eps"], t["rope_theta"],
+                          prefix="language_model.model.", lm_head="language_model.lm_head.weight",
+                          moe_topk=t["moe_topk"], moe_inter=t["moe_intermediate_size"])
         return encode, dec

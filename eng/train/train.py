@@ -87,6 +87,9 @@ class Tok:
         self.added = {a["content"]: a["id"] for a in tj["added_tokens"]}
         self.bos_id = self.added.get("<s>")
         self.eos_id = self.added.get("</s>")
+        self.image_id = self.added.get("<image>")
+        self.image_end_id = self.added.get("</image>")
+        self.img_id = self.added.get("<|img|>")
         self.size = self.server.size
 
     def encode1(self, text, special=False):
@@ -109,8 +112,11 @@ class Llava:
     folder = "llava-tiny"
     dtype = torch.float16
     scene = SCENE_SIZE
-    vision = {"hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4, "num_hidden_layers": 3,
-              "image_size": SCENE_SIZE, "patch_size": 14, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5}
+    tower_kind = "clip"
+
+    def tower(self, net):
+        return net.vision_tower.vision_model
+    vision = F_.CLIP_TINY
     text = {"hidden_size": 128, "intermediate_size": 320, "num_attention_heads": 4, "num_key_value_heads": 4,
             "num_hidden_layers": 3, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 1024}
     vocab = 640
@@ -197,7 +203,7 @@ class LlavaNet(nn.Module):
         feats = self.vision_tower.vision_model(pixels, self.vc["num_hidden_layers"] - 1)[:, 1:]
         return feats, self.multi_modal_projector(feats)
 
-    def forward(self, ids, key_mask, pixels):
+    def forward(self, ids, key_mask, pixels, extra=None):
         feats, visual = self.encode(pixels)
         lm = self.language_model
         x = lm.model.embed_tokens(ids.clamp(min=0))
@@ -260,7 +266,7 @@ class AuroraCap(F_.AuroraCapFamily):
         return P.auroracap(messages, tok, add_generation_prompt)
 
 
-class MiniCpmV:
+class MiniCpmV(F_.MiniCpmVFamily):
     """MiniCPM-V 2 at tiny width (SentencePiece with BOS, <用户>/<AI>, <image>/<slice> markers)."""
 
     name = "minicpmv"
@@ -280,12 +286,12 @@ class MiniCpmV:
         return P.minicpmv(messages, tok, add_generation_prompt)
 
 
-class Aria:
+class Aria(F_.AriaFamily):
     """Aria at tiny width (SentencePiece without BOS, ChatML-like roles, <fim_prefix><|img|><fim_suffix>)."""
 
     name = "aria"
     folder = "aria-tiny"
-    vocab = 640
+    vocab = 560
     markers = ["<|im_start|>", "<|im_end|>", "<fim_prefix>", "<|img|>", "<fim_suffix>"]
 
     def build_tokenizer(self, out, corpus):
@@ -329,8 +335,9 @@ def stop_id(fam, tok):
     return tok.added["<|im_end|>"] if fam.name in ("llava-mpt", "longva", "aria") else tok.eos_id
 
 
-def conversation(fam, tok, qa, rng, part, max_turns=3):
-    """A multi-turn conversation about one visual input (1-3 of its questions, random order): (ids, targets)."""
+def conversation(fam, tok, qa, rng, part, max_turns=3, first=None):
+    """A multi-turn conversation about one visual input (1-3 of its questions, random order): (ids, targets).
+    `first(question)` builds the first user message's content when it is not [part, question] (Aria's PDF pages)."""
     order = list(range(len(qa)))
     rng.shuffle(order)
     turns = order[:int(rng.integers(1, min(max_turns, len(qa)) + 1))]
@@ -338,7 +345,10 @@ def conversation(fam, tok, qa, rng, part, max_turns=3):
     stop = stop_id(fam, tok)
     for n, t in enumerate(turns):
         q, a = qa[t]
-        content = ([dict(part)] if n == 0 else []) + [{"type": "text", "text": q}]
+        if n == 0 and first is not None:
+            content = first(q)
+        else:
+            content = ([dict(part)] if n == 0 else []) + [{"type": "text", "text": q}]
         messages.append(user(content))
         _, prefix, _ = fam.render(messages, tok, True)
         messages.append({"role": "assistant", "content": [{"type": "text", "text": a}]})
@@ -375,7 +385,23 @@ class Store:
         return idx
 
 
-def build_training(fam, tok, train, videos, rng):
+def make_pdfs(seed, count, size, pages):
+    """Documents of `pages` scenes; the questions ask what is on each page (answer: that page's description)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        doc = [S.scene(rng, size) for _ in range(pages)]
+        qa = [(f"What is on page {k + 1}?", S.describe(shapes, size)) for k, (_, shapes) in enumerate(doc)]
+        out.append((doc, qa))
+    return out
+
+
+def pdf_content(fam, n_pages):
+    parts = [fam.page_part(k + 1) for k in range(n_pages)]
+    return lambda q: P.aria_pdf_content([dict(p) for p in parts], q)
+
+
+def build_training(fam, tok, train, videos, rng, pdfs=()):
     store, samples = Store(), []
     for image, shapes, qa in train:
         views = fam.views_for_image(image, shapes)
@@ -389,17 +415,21 @@ def build_training(fam, tok, train, videos, rng):
         part = fam.video_part(ratio, len(frames)) if ratio is not None else fam.video_part(len(frames))
         ids, tgt = conversation(fam, tok, S.video_questions(shape, direction), rng, part, max_turns=2)
         samples.append({"ids": ids, "tgt": tgt, "views": store.add(views), "ratio": ratio})
+    for doc, qa in pdfs:
+        views = [v for image, shapes in doc for v in fam.views_for_image(image, shapes)]
+        ids, tgt = conversation(fam, tok, qa, rng, None, max_turns=2, first=pdf_content(fam, len(doc)))
+        samples.append({"ids": ids, "tgt": tgt, "views": store.add(views), "ratio": None})
     return store, samples
 
 
-def held_items(fam, tok, held, held_videos):
+def held_items(fam, tok, held, held_videos, held_pdfs=()):
     """Single-turn held-out prompts: each with its views, prompt ids and the answer ids up to the stop token."""
     items = []
     stop = stop_id(fam, tok)
     ratio = getattr(fam, "eval_ratio", None)
 
-    def add(kind, k, part, views, q, a):
-        msgs = [user([dict(part), {"type": "text", "text": q}])]
+    def add(kind, k, part, views, q, a, content=None):
+        msgs = [user(content if content is not None else [dict(part), {"type": "text", "text": q}])]
         text, ids, spans = fam.render(msgs, tok, True)
         _, full, _ = fam.render(msgs + [{"role": "assistant", "content": [{"type": "text", "text": a}]}], tok, False)
         answer = full[len(ids):]
@@ -417,12 +447,16 @@ def held_items(fam, tok, held, held_videos):
         part = fam.video_part(ratio, len(frames)) if ratio is not None else fam.video_part(len(frames))
         for q, a in S.video_questions(shape, direction):
             add("video", k, part, views, q, a)
+    for k, (doc, qa) in enumerate(held_pdfs):
+        views = [v for image, shapes in doc for v, _ in fam.views_for_image(image, shapes)]
+        for q, a in qa:
+            add("pdf", k, None, views, q, a, content=pdf_content(fam, len(doc))(q))
     return items
 
 
 def batch_tensors(items):
     n = max(len(i["ids"]) for i in items)
-    ids = torch.zeros(len(items), n, dtype=torch.int64)
+    ids = torch.full((len(items), n), -1, dtype=torch.int64)  # -1 pads: never a placeholder id
     tgt = torch.full((len(items), n), -100, dtype=torch.int64)
     mask = torch.zeros(len(items), n, dtype=torch.bool)
     for b, it in enumerate(items):
@@ -448,7 +482,10 @@ def main():
     ap.add_argument("--train-videos", type=int, default=4000)
     ap.add_argument("--eval-scenes", type=int, default=150)
     ap.add_argument("--eval-videos", type=int, default=60)
+    ap.add_argument("--train-pdfs", type=int, default=3000)
+    ap.add_argument("--eval-pdfs", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tower-lr-scale", type=float, default=0.3)
     ap.add_argument("--fresh", action="store_true")
     ap.add_argument("--tokenizer-only", action="store_true", help="build the tokenizer, copy it to models/ and stop")
     ap.add_argument("--export-only", action="store_true", help="export and evaluate the last checkpoint")
@@ -471,6 +508,10 @@ def main():
     hrng = np.random.default_rng(6400)
     held_videos = [S.video(hrng, fam.scene, fam.frames) for _ in range(args.eval_videos)] if has_video else []
 
+    has_pdf = hasattr(fam, "page_part")
+    pdfs = make_pdfs(6500, args.train_pdfs, fam.scene, fam.pages) if has_pdf else []
+    held_pdfs = make_pdfs(6600, args.eval_pdfs, fam.scene, fam.pages) if has_pdf else []
+
     tok_dir = os.path.join(work, "tokenizer")
     if not os.path.exists(os.path.join(tok_dir, "tokenizer.json")):
         log("tokenizer")
@@ -481,10 +522,15 @@ def main():
         log(f"tokenizer copied to {out}")
         return
     tok = Tok(tok_dir)
+    fam.img_id = tok.img_id
 
     torch.manual_seed(11)
     net = fam.model(tok.size)
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    # The (pretrained) vision tower learns at a fraction of the rate of the projector and the language model.
+    tower_ids = {id(p) for p in fam.tower(net).parameters()}
+    groups = [{"params": [p for p in net.parameters() if id(p) in tower_ids], "scale": args.tower_lr_scale},
+              {"params": [p for p in net.parameters() if id(p) not in tower_ids and p.requires_grad], "scale": 1.0}]
+    opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     step = 0
     ckpt = os.path.join(work, "ckpt.pt")
     if os.path.exists(ckpt):
@@ -493,11 +539,16 @@ def main():
         opt.load_state_dict(state["opt"])
         step = state["step"]
         log(f"resumed at step {step}")
-    elif hasattr(fam, "warm_start"):
-        llava_ckpt = os.path.join(ARTIFACTS, "llava", "ckpt.pt")
-        if os.path.exists(llava_ckpt):
-            fam.warm_start(net, torch.load(llava_ckpt)["net"])
-            log("vision tower warm-started from the trained LLaVA tower")
+    else:
+        tower_file = os.path.join(ARTIFACTS, f"tower-{fam.tower_kind}.pt")
+        if os.path.exists(tower_file):
+            pre = torch.load(tower_file)
+            fam.tower(net).load_state_dict(pre["tower"])
+            log(f"vision tower from {os.path.basename(tower_file)} (held-out shape {pre['shape_acc']:.3f}, "
+                f"colour {pre['colour_acc']:.3f}, count {pre['count_acc']:.3f})")
+        else:
+            log(f"no pretrained {fam.tower_kind} tower (eng/train/pretrain_tower.py --kind {fam.tower_kind}): "
+                "training the tower from scratch")
 
     if not args.export_only and step < args.steps:
         log("preprocessing and tokenizing")
@@ -505,17 +556,17 @@ def main():
         if os.path.exists(data_path):
             data = torch.load(data_path)
         else:
-            store, samples = build_training(fam, tok, train, videos, np.random.default_rng(7))
+            store, samples = build_training(fam, tok, train, videos, np.random.default_rng(7), pdfs)
             data = {"views": torch.stack(store.views), "labels": store.labels, "samples": samples}
             torch.save(data, data_path)
         log(f"{len(data['samples'])} conversations, {data['views'].shape[0]} views, "
             f"max length {max(len(c['ids']) for c in data['samples'])}")
-        train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos)
+        train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, held_pdfs)
 
-    export(fam, tok, net, out, tok_dir, held, held_videos)
+    export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs)
 
 
-def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos):
+def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, held_pdfs=()):
     def lr_at(s):
         warm = 150
         if s < warm:
@@ -550,7 +601,7 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos):
                 aux_loss = F.cross_entropy(a[..., :5].reshape(-1, 5), lab[:, 0].reshape(-1)) + \
                     F.cross_entropy(a[..., 5:].reshape(-1, 5), lab[:, 1].reshape(-1))
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
+            g["lr"] = lr_at(step) * g.get("scale", 1.0)
         opt.zero_grad()
         (loss + 0.5 * aux_loss).backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -564,14 +615,14 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos):
             torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
         if step % 1000 == 0 and step < args.steps:
-            log(f"held-out teacher-forced accuracy {teacher_forced(fam, tok, net, held, held_videos):.3f}")
+            log(f"held-out teacher-forced accuracy {teacher_forced(fam, tok, net, held, held_videos, held_pdfs):.3f}")
 
 
 @torch.no_grad()
-def teacher_forced(fam, tok, net, held, held_videos):
+def teacher_forced(fam, tok, net, held, held_videos, held_pdfs=()):
     """Share of held-out answers whose every token is the argmax given the previous ones (= greedy gives the answer)."""
     net.eval()
-    items = held_items(fam, tok, held, held_videos)
+    items = held_items(fam, tok, held, held_videos, held_pdfs)
     extra = extra_for(fam, getattr(fam, "eval_ratio", None))
     ok = 0
     for it in items:
@@ -616,7 +667,7 @@ def reference_greedy(fam, tok, W, items, max_new=64):
     return sum(it["correct"] for it in items) / len(items)
 
 
-def export(fam, tok, net, out, tok_dir, held, held_videos):
+def export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs=()):
     log("export")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
@@ -626,7 +677,7 @@ def export(fam, tok, net, out, tok_dir, held, held_videos):
     stored = {k: v.detach().to(fam.dtype) for k, v in state.items()}
     fam.save(out, tok, stored)
     W = {k: v.float() for k, v in stored.items()}
-    items = held_items(fam, tok, held, held_videos)
+    items = held_items(fam, tok, held, held_videos, held_pdfs)
     accuracy = reference_greedy(fam, tok, W, items)
     size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(out) for f in fs)
     by_kind = {}
@@ -640,7 +691,7 @@ def export(fam, tok, net, out, tok_dir, held, held_videos):
     os.makedirs(edir, exist_ok=True)
     write_json(os.path.join(edir, "goldens.json"), {
         "family": fam.name, "model": "models/" + fam.folder, "accuracy": accuracy, "prompts": len(items),
-        "scene_seed": 6200, "video_seed": 6400, "scene_size": fam.scene,
+        "scene_seed": 6200, "video_seed": 6400, "pdf_seed": 6600, "scene_size": fam.scene,
         "eval_token_kept_ratio": getattr(fam, "eval_ratio", None),
         "items": [{k: it[k] for k in ("kind", "index", "question", "answer", "prompt", "ids", "spans", "greedy",
                                        "output", "correct")} for it in items]})
@@ -650,6 +701,13 @@ def export(fam, tok, net, out, tok_dir, held, held_videos):
         path = os.path.join(sdir, f"scene-{k:03d}.png")
         if not os.path.exists(path):
             image.save(path, optimize=True)
+    for k, (doc, _) in enumerate(held_pdfs):
+        pdir = os.path.join(EVAL, "pdfs-%d" % fam.scene, f"pdf-{k:03d}")
+        os.makedirs(pdir, exist_ok=True)
+        for j, (image, _) in enumerate(doc):
+            path = os.path.join(pdir, f"page-{j + 1}.png")
+            if not os.path.exists(path):
+                image.save(path, optimize=True)
     for k, (frames, _, _) in enumerate(held_videos):
         vdir = os.path.join(EVAL, "videos-%d" % fam.scene, f"video-{k:03d}")
         os.makedirs(vdir, exist_ok=True)

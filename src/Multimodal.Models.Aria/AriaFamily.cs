@@ -1,6 +1,7 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
+using System.Globalization;
 using System.Text.Json;
 using Multimodal.Preprocessing;
 using Multimodal.Tokenizers;
@@ -15,6 +16,17 @@ namespace Multimodal.Models.Aria;
 /// <c>split_image</c>), else from the same keys in <c>config.json</c>, else the reference defaults (980, 336, the
 /// 19 default ratios, no split); the <see cref="AriaPromptTemplate"/>; and the generation defaults below. PDF pages
 /// are split by default (seed 000's recipe), photos are not; a request's <c>split_image</c> wins.</para>
+/// <para>Crop sizes: the supported <c>max_image_size</c> values and their tokens per crop come from the model's
+/// projector. <c>config.json</c> <c>projector_patch_to_query_dict</c> maps a crop's patch count to its number of
+/// projector queries; each perfect-square count p gives the size √p · <c>vision_config.patch_size</c> (default 14), so
+/// the reference's {"1225": 128, "4900": 256} gives 490 → 128 and 980 → 256 tokens, and a tiny checkpoint's
+/// {"64": 16} gives 112 → 16. Without the key the reference's sizes (490 and 980) apply. When the folder sets no
+/// <c>max_image_size</c>, it is 980 if supported, else the largest supported size. When it sets no
+/// <c>min_image_size</c>, it is 336 clamped to the smallest supported size: the reference never clamps, but with
+/// <c>min_image_size</c> above <c>max_image_size</c> its <c>keep_ratio_resize_and_pixel_mask</c> stretches the short
+/// side past the canvas and <c>ImageOps.expand</c>'s negative padding then cuts the crop (a degenerate result), so the
+/// family takes the nearest value that keeps every supported size usable. An explicit size the projector does not
+/// support, or an explicit <c>min_image_size</c> above the smallest supported size, fails the load.</para>
 /// <para>Generation defaults: greedy (<see cref="GenerationOptions.DoSample"/> <see langword="false"/>) with 500 new
 /// tokens. The references disagree: the README and <c>aria/inference.py</c> sample at temperature 0.9 with
 /// <c>max_new_tokens</c> 500; the vLLM recipe (<c>docs/inference.md</c>) is greedy (<c>top_k</c> 1) with
@@ -96,30 +108,97 @@ public sealed class AriaFamily : IModelFamily
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Creates the image preprocessor from <c>preprocessor_config.json</c>, else <c>config.json</c>, else the reference defaults.</summary>
+    /// <summary>Creates the image preprocessor from <c>preprocessor_config.json</c>, else <c>config.json</c>, else the reference
+    /// defaults, with the crop sizes of the model's projector (<see cref="ReadTokensPerCrop"/>).</summary>
     /// <param name="folder">The model folder.</param>
     /// <returns>The preprocessor.</returns>
+    /// <remarks>Without <c>max_image_size</c>, the preprocessor takes 980 when the projector supports it, else the
+    /// largest supported size; without <c>min_image_size</c>, 336 clamped to the smallest supported size (see the
+    /// class remarks for what the reference would do).</remarks>
     /// <exception cref="ModelLoadException">A key has the wrong type or an unsupported value.</exception>
     internal static AriaImagePreprocessor CreatePreprocessor(ModelFolder folder)
     {
         JsonElement[] sources = JsonConfig.ReadFile(folder.Path, "preprocessor_config.json") is { ValueKind: JsonValueKind.Object } pre
             ? [pre, folder.Config]
             : [folder.Config];
-        var maxImageSize = Read(sources, "max_image_size", (e, k) => e.Int(k, 980), 980);
-        var minImageSize = Read(sources, "min_image_size", (e, k) => e.Int(k, 336), 336);
+        var tokensPerCrop = ReadTokensPerCrop(folder);
+        int[] sizes = [.. (tokensPerCrop ?? AriaImageGeometry.DefaultTokensPerCrop).Keys.Order()];
+        var defaultMax = sizes.Contains(980) ? 980 : sizes[^1];
+        var defaultMin = Math.Min(336, sizes[0]);
+        var maxImageSize = Read(sources, "max_image_size", (e, k) => e.Int(k, defaultMax), defaultMax);
+        var minImageSize = Read(sources, "min_image_size", (e, k) => e.Int(k, defaultMin), defaultMin);
         var splitImage = Read(sources, "split_image", (e, k) => e.Bool(k, false), false);
         var splitRatios = Read(sources, "split_ratio", ReadRatios, null);
         try
         {
-            return new AriaImagePreprocessor(maxImageSize, minImageSize, splitRatios, splitImage);
+            return tokensPerCrop is null
+                ? new AriaImagePreprocessor(maxImageSize, minImageSize, splitRatios, splitImage)
+                : new AriaImagePreprocessor(tokensPerCrop, maxImageSize, minImageSize, splitRatios, splitImage);
         }
         catch (ArgumentException ex)
         {
+            var origin = tokensPerCrop is null
+                ? "Aria's processor"
+                : "This model's processor (from projector_patch_to_query_dict)";
             throw new ModelLoadException(
-                $"'{folder.Path}' configures Aria's image processor with max_image_size {maxImageSize} and min_image_size {minImageSize}: {ex.Message} (Aria's processor takes max_image_size 490 or 980 and min_image_size up to 490.)",
+                $"'{folder.Path}' configures Aria's image processor with max_image_size {maxImageSize} and min_image_size {minImageSize}: {ex.Message} ({origin} takes max_image_size {FormatSizes(sizes)} and min_image_size up to {sizes[0]}.)",
                 folder.Path,
                 ex);
         }
+    }
+
+    /// <summary>
+    /// Reads the crop sizes the model's projector supports: for each entry p → q of <c>config.json</c>
+    /// <c>projector_patch_to_query_dict</c> whose patch count p is a perfect square, the size
+    /// √p · <c>vision_config.patch_size</c> (default 14) yields q tokens per crop. Other patch counts have no square crop
+    /// and are left out.
+    /// </summary>
+    /// <param name="folder">The model folder.</param>
+    /// <returns>The sizes and their tokens per crop, or <see langword="null"/> when the key is absent (the reference's
+    /// 490 and 980 apply).</returns>
+    /// <exception cref="ModelLoadException">The key is not an object of patch counts to positive query counts, or has no
+    /// perfect-square patch count; or <c>patch_size</c> is not a positive integer.</exception>
+    internal static Dictionary<int, int>? ReadTokensPerCrop(ModelFolder folder)
+    {
+        const string Key = "projector_patch_to_query_dict";
+        var config = folder.Config;
+        if (!config.Has(Key))
+        {
+            return null;
+        }
+
+        var raw = config.GetProperty(Key);
+        if (raw.ValueKind != JsonValueKind.Object)
+        {
+            throw new ModelLoadException($"Configuration key '{Key}' must be an object mapping patch counts to query counts; it is {raw.GetRawText()}.", folder.Path);
+        }
+
+        var patchSize = config.Section("vision_config") is { } vision ? vision.Int("patch_size", 14) : 14;
+        if (patchSize < 1)
+        {
+            throw new ModelLoadException($"Configuration key 'vision_config.patch_size' must be a positive integer; it is {patchSize}.", folder.Path);
+        }
+
+        var result = new Dictionary<int, int>();
+        foreach (var entry in raw.EnumerateObject())
+        {
+            if (!int.TryParse(entry.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var patches) || patches < 1
+                || entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out var queries) || queries < 1)
+            {
+                throw new ModelLoadException($"Configuration key '{Key}' must map positive patch counts to positive query counts; it has \"{entry.Name}\": {entry.Value.GetRawText()}.", folder.Path);
+            }
+
+            var side = (long)Math.Round(Math.Sqrt(patches));
+            var size = side * patchSize;
+            if (side * side == patches && size <= int.MaxValue)
+            {
+                result[(int)size] = queries;
+            }
+        }
+
+        return result.Count > 0
+            ? result
+            : throw new ModelLoadException($"Configuration key '{Key}' ({raw.GetRawText()}) has no perfect-square patch count, so it gives no square crop size for the image processor.", folder.Path);
     }
 
     /// <summary>Reads a key from the first source that has it.</summary>
@@ -135,6 +214,12 @@ public sealed class AriaFamily : IModelFamily
 
         return fallback;
     }
+
+    /// <summary>Writes sizes for a message: "490 or 980", "28, 56 or 112".</summary>
+    private static string FormatSizes(int[] sizes) =>
+        sizes.Length == 1
+            ? sizes[0].ToString(CultureInfo.InvariantCulture)
+            : string.Join(", ", sizes[..^1].Select(s => s.ToString(CultureInfo.InvariantCulture))) + " or " + sizes[^1].ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Reads <c>split_ratio</c>: a list of [columns, rows] pairs, as <c>_select_best_resolution</c> compares columns/rows with width/height.</summary>
     private static GridShape[] ReadRatios(JsonElement element, string key)

@@ -47,7 +47,7 @@ public sealed class AriaImageSplitter : IImageSplitter, IImageProcessor, IViewTo
     /// <inheritdoc />
     /// <exception cref="ArgumentNullException"><paramref name="image"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">An option has the wrong type.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><c>max_image_size</c> is neither 490 nor 980.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><c>max_image_size</c> is not one of the preprocessor's <see cref="AriaImagePreprocessor.SupportedImageSizes"/>.</exception>
     public ImageSplit Split(ImageFrame image, IReadOnlyDictionary<string, object?>? options = null)
     {
         ArgumentNullException.ThrowIfNull(image);

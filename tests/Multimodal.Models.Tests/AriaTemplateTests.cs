@@ -374,6 +374,116 @@ public sealed class AriaFamilyTests
     }
 
     [Fact]
+    public async Task ConfigureAsync_WithATinyProjector_SizesCropsAndTokensFromItAsync()
+    {
+        // projector_patch_to_query_dict {"64": 16} with 14-pixel patches: 8×8-patch crops of 112 pixels, 16 queries each.
+        using var folder = new TempModelFolder(
+            """{"model_type": "aria", "projector_patch_to_query_dict": {"64": 16}, "vision_config": {"patch_size": 14}}""",
+            tokenizerFrom: "aria-tiny",
+            preprocessorJson: """{"max_image_size": 112, "min_image_size": 112}""");
+
+        var context = await CapturingBackend.ConfigureAsync(new MultimodalModelBuilder().UseModelPath(folder.Path).UseAria());
+
+        var splitter = Assert.IsType<AriaImageSplitter>(context.ImageSplitter);
+        var p = splitter.Preprocessor;
+        Assert.Equal((112, 112, 16), (p.MaxImageSize, p.MinImageSize, p.TokensPerCrop));
+        Assert.Equal([112], p.SupportedImageSizes);
+        var split = splitter.Split(TestImages.Rgb(300, 150));
+        var view = Assert.Single(split.Views);
+        Assert.Equal((112, 112), (view.Image.Width, view.Image.Height));
+        Assert.Equal([16], splitter.GetViewTokenCounts(split));
+        Assert.Equal([3, 112, 112], splitter.Process(view).Shape.ToArray());
+    }
+
+    [Fact]
+    public void CreatePreprocessor_WithoutSizes_TakesTheLargestSupportedSize_AndClampsTheMinimum()
+    {
+        // {"16": 4, "64": 16} → 56 and 112; "50" is no square grid and gives no size. No 980, so the default is 112;
+        // 336 is clamped to the smallest size, 56.
+        using var folder = new TempModelFolder("""{"model_type": "aria", "projector_patch_to_query_dict": {"16": 4, "64": 16, "50": 7}}""");
+
+        var p = AriaFamily.CreatePreprocessor(folder.Open());
+
+        Assert.Equal((112, 56), (p.MaxImageSize, p.MinImageSize));
+        Assert.Equal(new Dictionary<int, int> { [56] = 4, [112] = 16 }, p.TokensPerCropBySize);
+    }
+
+    [Fact]
+    public void CreatePreprocessor_ReadsThePatchSizeFromTheVisionConfig()
+    {
+        using var folder = new TempModelFolder("""{"model_type": "aria", "projector_patch_to_query_dict": {"64": 16}, "vision_config": {"patch_size": 7}}""");
+
+        var p = AriaFamily.CreatePreprocessor(folder.Open());
+
+        Assert.Equal((56, 56, 16), (p.MaxImageSize, p.MinImageSize, p.TokensPerCrop));
+    }
+
+    [Fact]
+    public void CreatePreprocessor_WithTheReferencesProjector_KeepsTheReferenceDefaults()
+    {
+        using var folder = new TempModelFolder("""{"model_type": "aria", "projector_patch_to_query_dict": {"1225": 128, "4900": 256}, "vision_config": {"patch_size": 14}}""");
+
+        var p = AriaFamily.CreatePreprocessor(folder.Open());
+
+        Assert.Equal((980, 336, 256), (p.MaxImageSize, p.MinImageSize, p.TokensPerCrop));
+        Assert.Equal(AriaImageGeometry.DefaultTokensPerCrop, p.TokensPerCropBySize);
+    }
+
+    [Fact]
+    public void CreatePreprocessor_TheTinyAriaCheckpoint_GetsItsProjectorsSizes()
+    {
+        // tests/data/models/tiny-aria: {"16": 8, "4": 4}, patch 14, no preprocessor_config.json.
+        var p = AriaFamily.CreatePreprocessor(ModelFolder.Open(RepositoryPaths.Combine("tests", "data", "models", "tiny-aria")));
+
+        Assert.Equal((56, 28, 8), (p.MaxImageSize, p.MinImageSize, p.TokensPerCrop));
+        Assert.Equal([28, 56], p.SupportedImageSizes);
+    }
+
+    [Fact]
+    public async Task ConfigureAsync_WithASizeTheProjectorLacks_ListsTheSupportedSizesAsync()
+    {
+        using var folder = new TempModelFolder(
+            """{"model_type": "aria", "projector_patch_to_query_dict": {"16": 4, "64": 16}}""",
+            tokenizerFrom: "aria-tiny",
+            preprocessorJson: """{"max_image_size": 980}""");
+        await using var model = new MultimodalModelBuilder().UseModelPath(folder.Path).UseAria().UseBackend(new CapturingBackend()).Build();
+
+        var ex = await Assert.ThrowsAsync<ModelLoadException>(() => model.LoadAsync());
+
+        Assert.Contains("max_image_size 980", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("56 or 112", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("projector_patch_to_query_dict", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CreatePreprocessor_WithAMinimumAboveTheSmallestSize_FailsClearly()
+    {
+        using var folder = new TempModelFolder(
+            """{"model_type": "aria", "projector_patch_to_query_dict": {"16": 4, "64": 16}}""",
+            preprocessorJson: """{"max_image_size": 112, "min_image_size": 112}""");
+
+        var ex = Assert.Throws<ModelLoadException>(() => AriaFamily.CreatePreprocessor(folder.Open()));
+
+        Assert.Contains("min_image_size 112", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("min_image_size up to 56", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""[1225, 128]""")]
+    [InlineData("""{"sixty-four": 16}""")]
+    [InlineData("""{"64": 0}""")]
+    [InlineData("""{"64": "16"}""")]
+    [InlineData("""{"50": 7}""")]
+    public void CreatePreprocessor_WithAMalformedProjectorMap_FailsClearly(string map)
+    {
+        using var folder = new TempModelFolder($$"""{"model_type": "aria", "projector_patch_to_query_dict": {{map}}}""");
+
+        var ex = Assert.Throws<ModelLoadException>(() => AriaFamily.CreatePreprocessor(folder.Open()));
+
+        Assert.Contains("projector_patch_to_query_dict", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ConfigureAsync_WithAMalformedSplitRatio_FailsClearlyAsync()
     {
         using var folder = new TempModelFolder("""{"model_type": "aria"}""", tokenizerFrom: "aria-tiny", preprocessorJson: """{"split_ratio": [[1, "2"]]}""");

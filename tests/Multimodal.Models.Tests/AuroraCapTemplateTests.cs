@@ -424,10 +424,7 @@ public sealed class AuroraCapFamilyTests : IDisposable
             Write(folder, relative, File.ReadAllText(Path.Combine(TinyCheckpoint, relative)));
         }
 
-        foreach (var file in Directory.EnumerateFiles(RepositoryPaths.Combine("models", "auroracap-tiny")))
-        {
-            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-        }
+        TempModelFolder.CopyTokenizer("auroracap-tiny", folder);
 
         return folder;
     }

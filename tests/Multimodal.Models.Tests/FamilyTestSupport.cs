@@ -51,14 +51,25 @@ internal sealed class TempModelFolder : IDisposable
 
         if (tokenizerFrom is not null)
         {
-            foreach (var file in Directory.GetFiles(RepositoryPaths.Combine("models", tokenizerFrom)))
-            {
-                File.Copy(file, System.IO.Path.Combine(Path, System.IO.Path.GetFileName(file)));
-            }
+            CopyTokenizer(tokenizerFrom, Path);
         }
     }
 
     public string Path { get; }
+
+    /// <summary>Copies the tokenizer files (only those) of a bundled model into a folder.</summary>
+    public static void CopyTokenizer(string model, string destination)
+    {
+        string[] names = ["tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"];
+        foreach (var name in names)
+        {
+            var source = RepositoryPaths.Combine("models", model, name);
+            if (File.Exists(source))
+            {
+                File.Copy(source, System.IO.Path.Combine(destination, name));
+            }
+        }
+    }
 
     public ModelFolder Open() => ModelFolder.Open(Path);
 

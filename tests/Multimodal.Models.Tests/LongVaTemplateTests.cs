@@ -396,10 +396,7 @@ public sealed class LongVaFamilyTests : IDisposable
     private string TokenizerFolder(string config)
     {
         var folder = WriteFolder("model-" + Guid.NewGuid().ToString("N"), config);
-        foreach (var file in Directory.EnumerateFiles(RepositoryPaths.Combine("models", "longva-tiny")))
-        {
-            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-        }
+        TempModelFolder.CopyTokenizer("longva-tiny", folder);
 
         return folder;
     }

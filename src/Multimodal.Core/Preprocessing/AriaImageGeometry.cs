@@ -1,6 +1,9 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
+using System.Collections.ObjectModel;
+using System.Globalization;
+
 namespace Multimodal.Preprocessing;
 
 /// <summary>
@@ -12,34 +15,71 @@ namespace Multimodal.Preprocessing;
 /// <para>This follows the original custom code that the rhymes-ai reference runs, not the transformers port (which
 /// reads split resolutions as (height, width), picks them with LLaVA-NeXT's rule, pads centred and prepends no global
 /// crop). See FAMILIES.md §A.1–A.2.</para>
-/// <para>Every crop yields 256 tokens at 980 and 128 at 490 (<c>processing_aria.py</c>).</para>
+/// <para>The tokens of a crop come from the model's projector: <c>projector_patch_to_query_dict</c> maps the patches
+/// of a crop, (<c>max_image_size</c> / <c>patch_size</c>)², to the number of projector queries. The reference
+/// checkpoints have {1225: 128, 4900: 256} with 14-pixel patches, so every crop yields 256 tokens at 980 and 128 at 490
+/// (<see cref="DefaultTokensPerCrop"/>, the only sizes <c>processing_aria.py</c> accepts). A checkpoint with another
+/// projector map supports other sizes: pass its sizes and tokens per crop to
+/// <see cref="AriaImageGeometry(IReadOnlyDictionary{int, int}, int, int, IEnumerable{GridShape})"/>.</para>
 /// <para>Thread-safety: instances are immutable and may be shared.</para>
 /// </remarks>
 public sealed class AriaImageGeometry
 {
+    private static readonly ReadOnlyDictionary<int, int> ReferenceTokensPerCrop = new(new Dictionary<int, int> { [490] = 128, [980] = 256 });
     private readonly GridShape[] _splitRatios;
+    private readonly ReadOnlyDictionary<int, int> _tokensPerCrop;
+    private readonly int[] _supportedSizes;
 
-    /// <summary>Initializes the geometry.</summary>
+    /// <summary>Initializes the geometry with the reference's sizes (<see cref="DefaultTokensPerCrop"/>: 490 and 980).</summary>
     /// <param name="maxImageSize">The processor's <c>max_image_size</c>: 980 (default) or 490.</param>
     /// <param name="minImageSize">The processor's <c>min_image_size</c>: the floor of the short side after resizing.</param>
     /// <param name="splitRatios">The <c>split_ratio</c> candidates as (columns, rows) in order; defaults to <see cref="DefaultSplitRatios"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxImageSize"/> is neither 490 nor 980, or <paramref name="minImageSize"/> is not in [1, <paramref name="maxImageSize"/>].</exception>
     /// <exception cref="ArgumentException"><paramref name="splitRatios"/> is empty or has a non-positive entry.</exception>
     public AriaImageGeometry(int maxImageSize = 980, int minImageSize = 336, IEnumerable<GridShape>? splitRatios = null)
+        : this(DefaultTokensPerCrop, maxImageSize, minImageSize, splitRatios)
     {
-        if (maxImageSize is not (490 or 980))
+    }
+
+    /// <summary>Initializes the geometry for a model whose projector supports the given crop sizes.</summary>
+    /// <param name="tokensPerCropBySize">The supported <c>max_image_size</c> values and the tokens one crop of each
+    /// yields: for each perfect-square patch count p of <c>projector_patch_to_query_dict</c>, √p · <c>patch_size</c> →
+    /// the query count (the reference's map gives <see cref="DefaultTokensPerCrop"/>).</param>
+    /// <param name="maxImageSize">The processor's <c>max_image_size</c>: a key of <paramref name="tokensPerCropBySize"/>.</param>
+    /// <param name="minImageSize">The processor's <c>min_image_size</c>: the floor of the short side after resizing.</param>
+    /// <param name="splitRatios">The <c>split_ratio</c> candidates as (columns, rows) in order; defaults to <see cref="DefaultSplitRatios"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="tokensPerCropBySize"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="tokensPerCropBySize"/> is empty or has a non-positive size or
+    /// token count, or <paramref name="splitRatios"/> is empty or has a non-positive entry.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxImageSize"/> is not a key of
+    /// <paramref name="tokensPerCropBySize"/> (the message lists the supported sizes), or <paramref name="minImageSize"/>
+    /// is not in [1, <paramref name="maxImageSize"/>].</exception>
+    public AriaImageGeometry(IReadOnlyDictionary<int, int> tokensPerCropBySize, int maxImageSize, int minImageSize = 336, IEnumerable<GridShape>? splitRatios = null)
+    {
+        _tokensPerCrop = CopyTokensPerCrop(tokensPerCropBySize);
+        _supportedSizes = [.. _tokensPerCrop.Keys.Order()];
+        if (!_tokensPerCrop.ContainsKey(maxImageSize))
         {
-            throw new ArgumentOutOfRangeException(nameof(maxImageSize), maxImageSize, "max_image_size must be either 490 or 980.");
+            throw new ArgumentOutOfRangeException(nameof(maxImageSize), maxImageSize, $"max_image_size must be one of the supported crop sizes: {FormatSizes(_supportedSizes)}.");
         }
 
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(minImageSize);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(minImageSize, maxImageSize);
+        ThrowIfMinImageSizeOutOfRange(minImageSize, maxImageSize, "max_image_size");
         _splitRatios = splitRatios is null ? [.. DefaultSplitRatios] : [.. splitRatios];
         if (_splitRatios.Length == 0 || _splitRatios.Any(r => r.Columns <= 0 || r.Rows <= 0))
         {
             throw new ArgumentException("The split ratios must be a non-empty list of positive grids.", nameof(splitRatios));
         }
 
+        MaxImageSize = maxImageSize;
+        MinImageSize = minImageSize;
+    }
+
+    /// <summary>A geometry that shares an already validated map and ratio list.</summary>
+    private AriaImageGeometry(ReadOnlyDictionary<int, int> tokensPerCrop, int[] supportedSizes, GridShape[] splitRatios, int maxImageSize, int minImageSize)
+    {
+        _tokensPerCrop = tokensPerCrop;
+        _supportedSizes = supportedSizes;
+        _splitRatios = splitRatios;
         MaxImageSize = maxImageSize;
         MinImageSize = minImageSize;
     }
@@ -53,6 +93,12 @@ public sealed class AriaImageGeometry
         new(1, 2), new(1, 3), new(1, 4), new(1, 5), new(1, 6), new(1, 7), new(1, 8), new(2, 4), new(2, 3), new(2, 2),
         new(2, 1), new(3, 1), new(3, 2), new(4, 1), new(4, 2), new(5, 1), new(6, 1), new(7, 1), new(8, 1),
     ];
+
+    /// <summary>
+    /// Gets the reference's crop sizes and tokens per crop: 490 → 128 and 980 → 256 (<c>processing_aria.py</c>; the
+    /// rhymes-ai <c>projector_patch_to_query_dict</c> {1225: 128, 4900: 256} with 14-pixel patches).
+    /// </summary>
+    public static IReadOnlyDictionary<int, int> DefaultTokensPerCrop => ReferenceTokensPerCrop;
 
     /// <summary>Gets the 980 geometry (256 tokens per crop), the processor default.</summary>
     public static AriaImageGeometry Aria980 { get; } = new(980);
@@ -69,10 +115,18 @@ public sealed class AriaImageGeometry
     /// <summary>Gets the split candidates (columns, rows).</summary>
     public IReadOnlyList<GridShape> SplitRatios => _splitRatios;
 
-    /// <summary>Gets the number of tokens per crop (<c>processing_aria.py</c>: 128 for 490, 256 for 980).</summary>
-    public int TokensPerCrop => TokensPerCropFor(MaxImageSize);
+    /// <summary>Gets the supported <c>max_image_size</c> values and the tokens one crop of each yields
+    /// (<see cref="DefaultTokensPerCrop"/> unless the geometry was given another map).</summary>
+    public IReadOnlyDictionary<int, int> TokensPerCropBySize => _tokensPerCrop;
 
-    /// <summary>Returns the tokens per crop for a <c>max_image_size</c>, as <c>processing_aria.py</c> does.</summary>
+    /// <summary>Gets the supported <c>max_image_size</c> values, in ascending order.</summary>
+    public IReadOnlyList<int> SupportedImageSizes => _supportedSizes;
+
+    /// <summary>Gets the number of tokens per crop of <see cref="MaxImageSize"/> (<c>processing_aria.py</c>: 128 for 490, 256 for 980).</summary>
+    public int TokensPerCrop => _tokensPerCrop[MaxImageSize];
+
+    /// <summary>Returns the tokens per crop for a <c>max_image_size</c> of the reference, as <c>processing_aria.py</c> does
+    /// (<see cref="DefaultTokensPerCrop"/>); see <see cref="GetTokensPerCrop"/> for a geometry's own sizes.</summary>
     /// <param name="maxImageSize">490 or 980.</param>
     /// <returns>128 or 256.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxImageSize"/> is neither 490 nor 980.</exception>
@@ -80,8 +134,17 @@ public sealed class AriaImageGeometry
     {
         490 => 128,
         980 => 256,
-        _ => throw new ArgumentOutOfRangeException(nameof(maxImageSize), maxImageSize, "max_image_size must be either 490 or 980."),
+        _ => throw new ArgumentOutOfRangeException(nameof(maxImageSize), maxImageSize, "max_image_size must be one of the supported crop sizes: 490 or 980."),
     };
+
+    /// <summary>Returns the tokens per crop for one of this geometry's supported sizes (<see cref="TokensPerCropBySize"/>).</summary>
+    /// <param name="maxImageSize">A supported <c>max_image_size</c>.</param>
+    /// <returns>The tokens one crop of that size yields.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxImageSize"/> is not supported (the message lists the supported sizes).</exception>
+    public int GetTokensPerCrop(int maxImageSize) =>
+        _tokensPerCrop.TryGetValue(maxImageSize, out var tokens)
+            ? tokens
+            : throw new ArgumentOutOfRangeException(nameof(maxImageSize), maxImageSize, $"max_image_size must be one of the supported crop sizes: {FormatSizes(_supportedSizes)}.");
 
     /// <summary>Computes the crops the processor makes from one image (<c>_split_image</c> then <c>keep_ratio_resize_and_pixel_mask</c>).</summary>
     /// <param name="original">The image size.</param>
@@ -186,6 +249,76 @@ public sealed class AriaImageGeometry
             ? new PixelSize(maxSize, Math.Max((int)(h * scale), minSize))
             : new PixelSize(Math.Max((int)(w * scale), minSize), maxSize);
         return new AriaResizeGeometry(image, newSize, maxSize - newSize.Width, maxSize - newSize.Height, maxSize);
+    }
+
+    /// <summary>The same map, ratios and <see cref="MinImageSize"/> at another supported <c>max_image_size</c>.</summary>
+    /// <param name="maxImageSize">A supported size, at least <see cref="MinImageSize"/>.</param>
+    /// <returns>The geometry (this one when the size is <see cref="MaxImageSize"/>).</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The size is not supported or is below <see cref="MinImageSize"/>.</exception>
+    internal AriaImageGeometry WithMaxImageSize(int maxImageSize)
+    {
+        if (maxImageSize == MaxImageSize)
+        {
+            return this;
+        }
+
+        _ = GetTokensPerCrop(maxImageSize);
+        ThrowIfMinImageSizeOutOfRange(MinImageSize, maxImageSize, "max_image_size");
+        return new AriaImageGeometry(_tokensPerCrop, _supportedSizes, _splitRatios, maxImageSize, MinImageSize);
+    }
+
+    /// <summary>Writes sizes for a message: "490 or 980", "28, 56 or 112".</summary>
+    /// <param name="sizes">The sizes, in ascending order.</param>
+    /// <returns>The text.</returns>
+    internal static string FormatSizes(IReadOnlyList<int> sizes) => sizes.Count switch
+    {
+        0 => "none",
+        1 => sizes[0].ToString(CultureInfo.InvariantCulture),
+        _ => string.Join(", ", sizes.Take(sizes.Count - 1).Select(s => s.ToString(CultureInfo.InvariantCulture)))
+            + " or " + sizes[^1].ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Throws unless <paramref name="minImageSize"/> is in [1, <paramref name="limit"/>].</summary>
+    /// <param name="minImageSize">The <c>min_image_size</c>.</param>
+    /// <param name="limit">The largest allowed value.</param>
+    /// <param name="limitName">What <paramref name="limit"/> is, for the message.</param>
+    /// <exception cref="ArgumentOutOfRangeException">It is not.</exception>
+    internal static void ThrowIfMinImageSizeOutOfRange(int minImageSize, int limit, string limitName)
+    {
+        if (minImageSize < 1 || minImageSize > limit)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(minImageSize),
+                minImageSize,
+                string.Create(CultureInfo.InvariantCulture, $"min_image_size must be in [1, {limit}] (at most the {limitName}, {limit}); it is {minImageSize}."));
+        }
+    }
+
+    /// <summary>Validates and copies a size → tokens-per-crop map.</summary>
+    private static ReadOnlyDictionary<int, int> CopyTokensPerCrop(IReadOnlyDictionary<int, int> tokensPerCropBySize)
+    {
+        ArgumentNullException.ThrowIfNull(tokensPerCropBySize);
+        if (ReferenceEquals(tokensPerCropBySize, ReferenceTokensPerCrop))
+        {
+            return ReferenceTokensPerCrop;
+        }
+
+        if (tokensPerCropBySize.Count == 0)
+        {
+            throw new ArgumentException("The map of supported max_image_size values to tokens per crop is empty.", nameof(tokensPerCropBySize));
+        }
+
+        foreach (var (size, tokens) in tokensPerCropBySize)
+        {
+            if (size < 1 || tokens < 1)
+            {
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"The map of supported max_image_size values to tokens per crop has the entry {size} → {tokens}; both must be positive."),
+                    nameof(tokensPerCropBySize));
+            }
+        }
+
+        return new ReadOnlyDictionary<int, int>(tokensPerCropBySize.ToDictionary(e => e.Key, e => e.Value));
     }
 }
 

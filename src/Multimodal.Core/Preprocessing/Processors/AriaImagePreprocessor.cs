@@ -14,7 +14,8 @@ namespace Multimodal.Preprocessing;
 /// normalised with torchvision's <c>ToTensor</c> and mean = std = 0.5 (so padding becomes −1).
 /// </summary>
 /// <remarks>
-/// <para>Options: <see cref="ImageSplitOptionKeys.MaxImageSize"/> (490 or 980) and
+/// <para>Options: <see cref="ImageSplitOptionKeys.MaxImageSize"/> (one of <see cref="SupportedImageSizes"/>: 490 or 980
+/// for the reference) and
 /// <see cref="ImageSplitOptionKeys.SplitImage"/> (off by default, as everywhere in the reference). As in the reference,
 /// the split resizes the original image before the RGB conversion, so an RGBA image is resampled with premultiplied
 /// alpha there. This follows the original rhymes-ai code, not the transformers port. See FAMILIES.md §A.1–A.2.</para>
@@ -23,16 +24,20 @@ namespace Multimodal.Preprocessing;
 /// produced; a view it did not produce (for example a raw video frame) is treated as the reference treats any image
 /// given to the processor: resized and padded to <see cref="MaxImageSize"/> by <see cref="Process"/>, with the matching
 /// mask.</para>
-/// <para>Every crop yields 256 tokens at 980 and 128 at 490.</para>
+/// <para>Every crop yields 256 tokens at 980 and 128 at 490 with the reference's projector
+/// (<see cref="AriaImageGeometry.DefaultTokensPerCrop"/>). A model whose <c>projector_patch_to_query_dict</c> differs
+/// supports other sizes: construct the preprocessor with its map of sizes to tokens per crop
+/// (<see cref="AriaImagePreprocessor(IReadOnlyDictionary{int, int}, int, int, IEnumerable{GridShape}, bool)"/>).</para>
 /// <para>Thread-safety: instances are thread-safe (the view table is a <see cref="ConditionalWeakTable{TKey, TValue}"/>)
 /// and may be shared.</para>
 /// </remarks>
 public sealed class AriaImagePreprocessor : IImageSplitter, IImageProcessor, IViewTokenCounter
 {
     private readonly AriaImageGeometry _geometry;
+    private readonly Dictionary<int, AriaImageGeometry> _geometries;
     private readonly ConditionalWeakTable<ImageFrame, AriaResizeGeometry> _produced = new();
 
-    /// <summary>Initializes the preprocessor.</summary>
+    /// <summary>Initializes the preprocessor with the reference's sizes (<see cref="AriaImageGeometry.DefaultTokensPerCrop"/>: 490 → 128 and 980 → 256 tokens per crop).</summary>
     /// <param name="maxImageSize">The processor's <c>max_image_size</c>, the default of the option: 980 or 490.</param>
     /// <param name="minImageSize">The processor's <c>min_image_size</c>: the floor of the short side after resizing.</param>
     /// <param name="splitRatios">The <c>split_ratio</c> candidates (columns, rows); defaults to <see cref="AriaImageGeometry.DefaultSplitRatios"/>.</param>
@@ -40,13 +45,34 @@ public sealed class AriaImagePreprocessor : IImageSplitter, IImageProcessor, IVi
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxImageSize"/> is neither 490 nor 980, or <paramref name="minImageSize"/> is not in [1, 490].</exception>
     /// <exception cref="ArgumentException"><paramref name="splitRatios"/> is empty or has a non-positive entry.</exception>
     public AriaImagePreprocessor(int maxImageSize = 980, int minImageSize = 336, IEnumerable<GridShape>? splitRatios = null, bool splitImage = false)
+        : this(AriaImageGeometry.DefaultTokensPerCrop, maxImageSize, minImageSize, splitRatios, splitImage)
     {
-        // Both sizes must be usable, since a request may switch max_image_size.
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(minImageSize, 490);
-        _geometry = new AriaImageGeometry(maxImageSize, minImageSize, splitRatios);
-        SplitImage = splitImage;
     }
 
+    /// <summary>Initializes the preprocessor for a model whose projector supports the given crop sizes.</summary>
+    /// <param name="tokensPerCropBySize">The supported <c>max_image_size</c> values and the tokens one crop of each
+    /// yields (from the model's <c>projector_patch_to_query_dict</c>: √patches · <c>patch_size</c> → queries).</param>
+    /// <param name="maxImageSize">The processor's <c>max_image_size</c>, the default of the option: a key of <paramref name="tokensPerCropBySize"/>.</param>
+    /// <param name="minImageSize">The processor's <c>min_image_size</c>: the floor of the short side after resizing. It
+    /// must not exceed the smallest supported size, since a request may switch <c>max_image_size</c> to any of them
+    /// (with the reference's sizes: at most 490).</param>
+    /// <param name="splitRatios">The <c>split_ratio</c> candidates (columns, rows); defaults to <see cref="AriaImageGeometry.DefaultSplitRatios"/>.</param>
+    /// <param name="splitImage">The default of the <c>split_image</c> option.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="tokensPerCropBySize"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxImageSize"/> is not a key of
+    /// <paramref name="tokensPerCropBySize"/> (the message lists the supported sizes), or <paramref name="minImageSize"/>
+    /// is not in [1, the smallest supported size].</exception>
+    /// <exception cref="ArgumentException"><paramref name="tokensPerCropBySize"/> is empty or has a non-positive size or
+    /// token count, or <paramref name="splitRatios"/> is empty or has a non-positive entry.</exception>
+    public AriaImagePreprocessor(IReadOnlyDictionary<int, int> tokensPerCropBySize, int maxImageSize, int minImageSize = 336, IEnumerable<GridShape>? splitRatios = null, bool splitImage = false)
+    {
+        _geometry = new AriaImageGeometry(tokensPerCropBySize, maxImageSize, minImageSize, splitRatios);
+
+        // Every supported size must be usable, since a request may switch max_image_size.
+        AriaImageGeometry.ThrowIfMinImageSizeOutOfRange(minImageSize, _geometry.SupportedImageSizes[0], "smallest supported max_image_size");
+        _geometries = _geometry.SupportedImageSizes.ToDictionary(size => size, _geometry.WithMaxImageSize);
+        SplitImage = splitImage;
+    }
     /// <summary>Gets Aria's default preprocessor: 980, no split.</summary>
     public static AriaImagePreprocessor Aria { get; } = new();
 
@@ -59,6 +85,16 @@ public sealed class AriaImagePreprocessor : IImageSplitter, IImageProcessor, IVi
     /// <summary>Gets the split candidates (columns, rows).</summary>
     public IReadOnlyList<GridShape> SplitRatios => _geometry.SplitRatios;
 
+    /// <summary>Gets the supported <c>max_image_size</c> values and the tokens one crop of each yields
+    /// (<see cref="AriaImageGeometry.DefaultTokensPerCrop"/> unless the preprocessor was given another map).</summary>
+    public IReadOnlyDictionary<int, int> TokensPerCropBySize => _geometry.TokensPerCropBySize;
+
+    /// <summary>Gets the supported <c>max_image_size</c> values (of the constructor and the option), in ascending order.</summary>
+    public IReadOnlyList<int> SupportedImageSizes => _geometry.SupportedImageSizes;
+
+    /// <summary>Gets the tokens one crop of <see cref="MaxImageSize"/> yields.</summary>
+    public int TokensPerCrop => _geometry.TokensPerCrop;
+
     /// <summary>Gets the default of the <c>split_image</c> option.</summary>
     public bool SplitImage { get; }
 
@@ -67,17 +103,20 @@ public sealed class AriaImagePreprocessor : IImageSplitter, IImageProcessor, IVi
     /// <param name="options">The per-request options (<see cref="ImageSplitOptionKeys.MaxImageSize"/>, <see cref="ImageSplitOptionKeys.SplitImage"/>).</param>
     /// <returns>The crops, their resizes and the split ratio.</returns>
     /// <exception cref="ArgumentException">An option has the wrong type.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A side of <paramref name="size"/> is not positive, or <c>max_image_size</c> is neither 490 nor 980.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A side of <paramref name="size"/> is not positive, or <c>max_image_size</c>
+    /// is not one of <see cref="SupportedImageSizes"/> (the message lists them).</exception>
     public AriaLayout GetLayout(PixelSize size, IReadOnlyDictionary<string, object?>? options = null)
     {
         var maxImageSize = ImageSplitOptionKeys.GetInt32(options, ImageSplitOptionKeys.MaxImageSize, MaxImageSize);
         var split = ImageSplitOptionKeys.GetBoolean(options, ImageSplitOptionKeys.SplitImage, SplitImage);
-        if (maxImageSize is not (490 or 980))
+        if (!_geometries.TryGetValue(maxImageSize, out var geometry))
         {
-            throw new ArgumentOutOfRangeException(nameof(options), maxImageSize, "The max_image_size option must be either 490 or 980.");
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                maxImageSize,
+                $"The max_image_size option must be one of the supported crop sizes: {AriaImageGeometry.FormatSizes(SupportedImageSizes)}.");
         }
 
-        var geometry = maxImageSize == MaxImageSize ? _geometry : new AriaImageGeometry(maxImageSize, MinImageSize, _geometry.SplitRatios);
         return geometry.Compute(size, split);
     }
 
@@ -87,7 +126,7 @@ public sealed class AriaImagePreprocessor : IImageSplitter, IImageProcessor, IVi
     /// (0 × 0 when not split).</remarks>
     /// <exception cref="ArgumentNullException"><paramref name="image"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">An option has the wrong type.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><c>max_image_size</c> is neither 490 nor 980.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><c>max_image_size</c> is not one of <see cref="SupportedImageSizes"/>.</exception>
     public ImageSplit Split(ImageFrame image, IReadOnlyDictionary<string, object?>? options = null)
     {
         ArgumentNullException.ThrowIfNull(image);
@@ -154,12 +193,12 @@ public sealed class AriaImagePreprocessor : IImageSplitter, IImageProcessor, IVi
     }
 
     /// <inheritdoc />
-    /// <remarks>Each view counts the tokens of its crop size (<see cref="AriaImageGeometry.TokensPerCropFor"/>: 256 at 980,
-    /// 128 at 490); a video frame is one crop.</remarks>
+    /// <remarks>Each view counts the tokens of its crop size (<see cref="TokensPerCropBySize"/>: 256 at 980 and 128 at 490
+    /// with the reference's projector); a video frame is one crop.</remarks>
     public IReadOnlyList<int> GetViewTokenCounts(ImageSplit split, VisualInputKind kind = VisualInputKind.Image)
     {
         ArgumentNullException.ThrowIfNull(split);
-        return [.. split.Views.Select(v => AriaImageGeometry.TokensPerCropFor(GetResize(v).CanvasSize))];
+        return [.. split.Views.Select(v => _geometry.GetTokensPerCrop(GetResize(v).CanvasSize))];
     }
 
     /// <summary>Splits, processes and counts one image.</summary>

@@ -22,7 +22,7 @@ public static class ImageSplitOptionKeys
     /// <summary>MiniCPM-V's <c>never_split</c> (a boolean): only the source view, upscaled or downscaled to about 448²; <see langword="false"/> by default.</summary>
     public const string NeverSplit = "never_split";
 
-    /// <summary>Aria's <c>max_image_size</c> (490 or 980): the side of every crop; the processor's value (980) by default.</summary>
+    /// <summary>Aria's <c>max_image_size</c> (a size the model's projector supports: 490 or 980 for the reference): the side of every crop; the processor's value (980 for the reference) by default.</summary>
     public const string MaxImageSize = "max_image_size";
 
     /// <summary>Aria's <c>split_image</c> (a boolean): tile the image with the global crop first; <see langword="false"/> by default, as in the reference.</summary>
