@@ -28,7 +28,7 @@ from common import write_json, write_safetensors  # noqa: E402
 
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
-CLIP_TINY = {"hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4, "num_hidden_layers": 3,
+CLIP_TINY = {"hidden_size": 128, "intermediate_size": 256, "num_attention_heads": 4, "num_hidden_layers": 4,
              "image_size": 112, "patch_size": 14, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5}
 
 
@@ -806,8 +806,32 @@ class AriaFamily:
     def image_part(self):
         return {"type": "image", "tokens": [self.queries], "grid": [0, 0], "kind": "image"}
 
+    def views_for_page(self, image, shapes):
+        """Seed 000 splits PDF pages: _split_image picks a grid from the split ratios (2 x 2 for a square page), the
+        page resized to the grid is cut into max_image_size crops, and the whole page comes first."""
+        import family_geometry as fg
+        import family_pixels as fp
+        crops, ratio = fp.aria_split_image(image, True, fg.ARIA_SPLIT_RATIO, self.scene)
+        views = []
+        for i, crop in enumerate(crops):
+            padded, mask = fp.keep_ratio_resize_and_pixel_mask(crop, self.scene, self.scene)
+            assert mask.all()
+            if i == 0 or ratio is None:
+                points = shape_points(shapes, self.scene / image.size[0])
+            else:
+                scale = self.scene * ratio[0] / image.size[0]
+                k = i - 1
+                points = shape_points(shapes, scale, (k % ratio[0]) * self.scene, (k // ratio[0]) * self.scene)
+            views.append((fp.tv_transform(padded), centre_labels(points, self.scene, 14)))
+        return views
+
     def page_part(self, n):
-        return {"type": "image", "tokens": [self.queries], "grid": [0, 0], "kind": "page", "page": n}
+        import family_geometry as fg
+        import family_pixels as fp
+        from PIL import Image
+        crops, ratio = fp.aria_split_image(Image.new("RGB", (self.scene, self.scene)), True, fg.ARIA_SPLIT_RATIO, self.scene)
+        rows, cols = (ratio[1], ratio[0]) if ratio and len(crops) > 1 else (0, 0)
+        return {"type": "image", "tokens": [self.queries] * len(crops), "grid": [rows, cols], "kind": "page", "page": n}
 
     tower_kind = "idefics"
 

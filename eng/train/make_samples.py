@@ -14,7 +14,7 @@ sys.path.insert(0, HERE)
 import scenes as S  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "..", "samples")
-R = 112 // 9
+R = 112 // S.RADIUS_DIVISOR
 
 SAMPLES = {
     "red-circle.png": [{"kind": "circle", "colour": "red", "x": 50, "y": 58, "r": R}],

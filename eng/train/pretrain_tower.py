@@ -100,9 +100,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--override", default="{}", help="JSON overriding the CLIP config (experiments)")
     ap.add_argument("--tag", default="")
+    ap.add_argument("--radius-divisor", type=int, default=S.RADIUS_DIVISOR)
     args = ap.parse_args()
     import json
     override = json.loads(args.override)
+    S.RADIUS_DIVISOR = args.radius_divisor
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(7100)  # not the families' training (6100) or held-out (6200+) seeds
     log("scenes")
@@ -147,6 +149,11 @@ def main():
         if (step + 1) % 100 == 0:
             log(f"step {step + 1} loss {loss.item():.4f} {(time.time() - t0) / 100:.2f}s/step")
             t0 = time.time()
+        if (step + 1) % 1000 == 0 or step + 1 == args.steps:
+            evaluate_and_save(net, pix, labels, counts, test, args, step + 1)
+
+
+def evaluate_and_save(net, pix, labels, counts, test, args, step):
     net.eval()
     with torch.no_grad():
         out, cnt = net(pix[test].float())
@@ -155,10 +162,13 @@ def main():
         kind_acc = (out[..., :5].argmax(-1)[centre] == lab[:, 0][centre]).float().mean().item()
         colour_acc = (out[..., 5:10].argmax(-1)[centre] == lab[:, 1][centre]).float().mean().item()
         count_acc = (cnt.argmax(-1) == counts[test]).float().mean().item()
-    log(f"held-out: shape at centres {kind_acc:.3f}, colour at centres {colour_acc:.3f}, count {count_acc:.3f}")
+    net.train()
+    log(f"held-out after {step} steps: shape at centres {kind_acc:.3f}, colour at centres {colour_acc:.3f}, "
+        f"count {count_acc:.3f}")
     os.makedirs(ARTIFACTS, exist_ok=True)
     torch.save({"kind": args.kind, "tower": net.tower.state_dict(), "shape_acc": kind_acc, "colour_acc": colour_acc,
-                "count_acc": count_acc, "config": net.cfg}, os.path.join(ARTIFACTS, f"tower-{args.kind}{args.tag}.pt"))
+                "count_acc": count_acc, "config": net.cfg, "step": step},
+               os.path.join(ARTIFACTS, f"tower-{args.kind}{args.tag}.pt"))
 
 
 if __name__ == "__main__":

@@ -49,11 +49,14 @@ def draw(size, shapes):
     return image
 
 
+RADIUS_DIVISOR = 7  # shape radius = size // RADIUS_DIVISOR (16 px at 112: a 14-px patch tower tells shapes apart better than at 12 px)
+
+
 def scene(rng, size=112, count=None):
     """A scene of 1-4 non-overlapping shapes; returns (image, shapes)."""
     count = int(rng.integers(1, 5)) if count is None else count
     shapes = []
-    r = max(6, size // 9)
+    r = max(6, size // RADIUS_DIVISOR)
     attempts = 0
     while len(shapes) < count and attempts < 1000:
         attempts += 1

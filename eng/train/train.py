@@ -416,7 +416,7 @@ def build_training(fam, tok, train, videos, rng, pdfs=()):
         ids, tgt = conversation(fam, tok, S.video_questions(shape, direction), rng, part, max_turns=2)
         samples.append({"ids": ids, "tgt": tgt, "views": store.add(views), "ratio": ratio})
     for doc, qa in pdfs:
-        views = [v for image, shapes in doc for v in fam.views_for_image(image, shapes)]
+        views = [v for image, shapes in doc for v in fam.views_for_page(image, shapes)]
         ids, tgt = conversation(fam, tok, qa, rng, None, max_turns=2, first=pdf_content(fam, len(doc)))
         samples.append({"ids": ids, "tgt": tgt, "views": store.add(views), "ratio": None})
     return store, samples
@@ -448,7 +448,7 @@ def held_items(fam, tok, held, held_videos, held_pdfs=()):
         for q, a in S.video_questions(shape, direction):
             add("video", k, part, views, q, a)
     for k, (doc, qa) in enumerate(held_pdfs):
-        views = [v for image, shapes in doc for v, _ in fam.views_for_image(image, shapes)]
+        views = [v for image, shapes in doc for v, _ in fam.views_for_page(image, shapes)]
         for q, a in qa:
             add("pdf", k, None, views, q, a, content=pdf_content(fam, len(doc))(q))
     return items
@@ -515,7 +515,12 @@ def main():
     tok_dir = os.path.join(work, "tokenizer")
     if not os.path.exists(os.path.join(tok_dir, "tokenizer.json")):
         log("tokenizer")
-        fam.build_tokenizer(tok_dir, tokenizer_corpus(fam, make_scenes(6100, 4000, fam.scene)))
+        # The corpus scenes keep the shape size the tokenizers were first built with (radius size // 9), so that
+        # the committed tokenizers do not depend on later changes to the training scenes.
+        divisor, S.RADIUS_DIVISOR = S.RADIUS_DIVISOR, 9
+        corpus_scenes = make_scenes(6100, 4000, fam.scene)
+        S.RADIUS_DIVISOR = divisor
+        fam.build_tokenizer(tok_dir, tokenizer_corpus(fam, corpus_scenes))
     if args.tokenizer_only:
         for f in os.listdir(tok_dir):
             shutil.copy(os.path.join(tok_dir, f), os.path.join(out, f))

@@ -27,7 +27,7 @@ public sealed class LlavaV1PromptTemplate : IPromptTemplate
     {
         ArgumentNullException.ThrowIfNull(conversation);
         PromptTokenization.RejectMarkersInText(conversation, "<image>");
-        var (system, messages) = LlavaConversation.SplitSystem(conversation);
+        var (system, messages) = PromptTokenization.SplitSystemAndAlternation(conversation, "LLaVA");
         var b = new FormattedPromptBuilder().Append(system ?? DefaultSystemPrompt).Append(" ");
         for (var i = 0; i < messages.Count; i++)
         {
@@ -72,7 +72,7 @@ public sealed class LlavaMptPromptTemplate(bool useImageStartEnd = true) : IProm
     {
         ArgumentNullException.ThrowIfNull(conversation);
         PromptTokenization.RejectMarkersInText(conversation, "<image>");
-        var (system, messages) = LlavaConversation.SplitSystem(conversation);
+        var (system, messages) = PromptTokenization.SplitSystemAndAlternation(conversation, "LLaVA");
         var b = new FormattedPromptBuilder().Append("<|im_start|>system\n").Append(system ?? DefaultSystemPrompt).Append("<|im_end|>");
         foreach (var m in messages)
         {
@@ -97,41 +97,6 @@ public sealed class LlavaMptPromptTemplate(bool useImageStartEnd = true) : IProm
 /// <summary>Conversation rules the LLaVA templates share.</summary>
 internal static class LlavaConversation
 {
-    /// <summary>Takes a leading system message off and checks that the rest alternates user, assistant, … from a user.</summary>
-    public static (string? System, IReadOnlyList<PromptMessage> Messages) SplitSystem(PromptConversation conversation)
-    {
-        var messages = conversation.Messages;
-        string? system = null;
-        if (messages.Count > 0 && messages[0].Role == ChatRole.System)
-        {
-            if (messages[0].Parts.Any(p => p is PromptVisualPart))
-            {
-                throw new UnsupportedRequestException("A system message cannot carry images; put them in a user message.", "messages");
-            }
-
-            system = messages[0].Text;
-            messages = [.. messages.Skip(1)];
-        }
-
-        for (var i = 0; i < messages.Count; i++)
-        {
-            var expected = i % 2 == 0 ? ChatRole.User : ChatRole.Assistant;
-            if (messages[i].Role != expected)
-            {
-                throw new UnsupportedRequestException(
-                    $"Message {i + 1} has role '{messages[i].Role}', but this model's conversations alternate user and assistant messages, starting with the user (one optional system message first).",
-                    "messages");
-            }
-
-            if (expected == ChatRole.Assistant && messages[i].Parts.Any(p => p is PromptVisualPart))
-            {
-                throw new UnsupportedRequestException("Assistant messages cannot carry images.", "messages");
-            }
-        }
-
-        return (system, messages);
-    }
-
     /// <summary>Writes a message's parts: text as is, each image (or PDF page) as the marker around its visual segment.</summary>
     public static void AppendContent(FormattedPromptBuilder b, PromptMessage message, string imageMarker, Func<VisualInput, bool>? accept)
     {

@@ -48,7 +48,7 @@ public sealed class LongVaPromptTemplate : IPromptTemplate
     {
         ArgumentNullException.ThrowIfNull(conversation);
         PromptTokenization.RejectMarkersInText(conversation, ImageMarker);
-        var (system, messages) = SplitSystem(conversation.Messages);
+        var (system, messages) = PromptTokenization.SplitSystemAndAlternation(conversation, "LongVA");
         var b = new FormattedPromptBuilder()
             .Append("<|im_start|>system\n")
             .Append(system ?? DefaultSystemPrompt)
@@ -91,40 +91,6 @@ public sealed class LongVaPromptTemplate : IPromptTemplate
         }
 
         return new VisualSegment(input.Index, 0, input.Views.Count, input.TokenCount);
-    }
-
-    /// <summary>Takes a leading system message off and checks that the rest alternates user, assistant, … from a user.</summary>
-    private static (string? System, IReadOnlyList<PromptMessage> Messages) SplitSystem(IReadOnlyList<PromptMessage> messages)
-    {
-        string? system = null;
-        if (messages.Count > 0 && messages[0].Role == ChatRole.System)
-        {
-            if (messages[0].Parts.Any(p => p is PromptVisualPart))
-            {
-                throw new UnsupportedRequestException("LongVA's system message cannot carry images or videos; put them in a user message.", "messages");
-            }
-
-            system = messages[0].Text;
-            messages = [.. messages.Skip(1)];
-        }
-
-        for (var i = 0; i < messages.Count; i++)
-        {
-            var expected = i % 2 == 0 ? ChatRole.User : ChatRole.Assistant;
-            if (messages[i].Role != expected)
-            {
-                throw new UnsupportedRequestException(
-                    $"Message {i + 1} (after the optional system message) has role '{messages[i].Role}', but LongVA's conversations alternate user and assistant messages, starting with the user; only the first message may be a system message.",
-                    "messages");
-            }
-
-            if (expected == ChatRole.Assistant && messages[i].Parts.Any(p => p is PromptVisualPart))
-            {
-                throw new UnsupportedRequestException("LongVA's assistant messages cannot carry images or videos; put them in a user message.", "messages");
-            }
-        }
-
-        return (system, messages);
     }
 
     /// <summary>Writes a message's text as is and each visual input as <c>&lt;image&gt;\n</c> around its segment.</summary>

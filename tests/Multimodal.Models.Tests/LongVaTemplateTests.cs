@@ -157,7 +157,7 @@ public sealed class LongVaPromptTemplateTests
 
         var ex = Assert.Throws<UnsupportedRequestException>(() => Template.Format(conversation));
 
-        Assert.Contains("system message cannot carry images or videos", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("system message cannot carry images", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -140,6 +140,46 @@ public static class PromptTokenization
         return new PromptTokens(ids, spans, placeholderId);
     }
 
+    /// <summary>Takes an optional leading system message off a conversation and checks that the rest alternates user and assistant messages, starting with the user, with media only in user messages (the shape every chat template here expects).</summary>
+    /// <param name="conversation">The conversation.</param>
+    /// <param name="family">The family's display name, for the messages of the exceptions.</param>
+    /// <returns>The system message's text (or <see langword="null"/>) and the other messages.</returns>
+    /// <exception cref="UnsupportedRequestException">The roles do not alternate, or a system or assistant message carries media.</exception>
+    public static (string? System, IReadOnlyList<PromptMessage> Messages) SplitSystemAndAlternation(PromptConversation conversation, string family)
+    {
+        ArgumentNullException.ThrowIfNull(conversation);
+        var messages = conversation.Messages;
+        string? system = null;
+        if (messages.Count > 0 && messages[0].Role == Microsoft.Extensions.AI.ChatRole.System)
+        {
+            if (messages[0].Parts.Any(p => p is PromptVisualPart))
+            {
+                throw new UnsupportedRequestException($"{family}'s system message cannot carry images, pages or videos; put them in a user message.", "messages");
+            }
+
+            system = messages[0].Text;
+            messages = [.. messages.Skip(1)];
+        }
+
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var expected = i % 2 == 0 ? Microsoft.Extensions.AI.ChatRole.User : Microsoft.Extensions.AI.ChatRole.Assistant;
+            if (messages[i].Role != expected)
+            {
+                throw new UnsupportedRequestException(
+                    $"Message {i + 1} (after the optional system message) has role '{messages[i].Role}', but {family}'s conversations alternate user and assistant messages, starting with the user; only the first message may be a system message.",
+                    "messages");
+            }
+
+            if (expected == Microsoft.Extensions.AI.ChatRole.Assistant && messages[i].Parts.Any(p => p is PromptVisualPart))
+            {
+                throw new UnsupportedRequestException($"{family}'s assistant messages cannot carry images, pages or videos; put them in a user message.", "messages");
+            }
+        }
+
+        return (system, messages);
+    }
+
     /// <summary>Throws when user text contains a marker the template itself uses for images (the reference would mistake it for an image).</summary>
     /// <param name="conversation">The conversation.</param>
     /// <param name="markers">The marker strings.</param>
