@@ -42,6 +42,8 @@ internal static class InspectCommand
 
             table.AddRow("[bold]total[/]", FormatSize(total));
             console.Write(table);
+            var family = CliModels.Families.FirstOrDefault(f => f.CanLoad(model));
+            console.MarkupLine($"family: {Markup.Escape(family?.Name ?? "(no installed family recognises this folder)")}");
             console.MarkupLine($"family (managed backend): {Markup.Escape(Backends.Managed.ManagedModel.DetectFamily(model.Path) ?? "(not supported)")}");
             WriteCheckpoints(console, model.Path);
             return Task.FromResult(0);

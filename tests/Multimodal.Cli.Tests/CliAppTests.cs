@@ -98,6 +98,7 @@ public sealed class CliAppTests : IDisposable
 
         Assert.Equal(0, code);
         Assert.Equal(string.Empty, error);
+        Assert.Contains("family: auroracap", output, StringComparison.Ordinal);
         Assert.Contains("family (managed backend): auroracap", output, StringComparison.Ordinal);
         Assert.Matches(@"visual_encoder\s+│\s+71\s+│\s+54,336\s+│ BF16 ×71", output);
         Assert.Matches(@"projector\s+│\s+4\s+│\s+6,272\s+│ F32 ×4", output);

@@ -166,15 +166,9 @@ public sealed class AuroraCapPromptTemplateTests
     private static VisualView Frame(int index, int tokens) => new(ImageViewKind.Global, 0, 0, tokens) { FrameIndex = index };
 }
 
-public sealed class AuroraCapFamilyTests : IDisposable
+public sealed class AuroraCapFamilyTests
 {
     private static readonly string TinyCheckpoint = RepositoryPaths.Combine("tests", "data", "models", "tiny-auroracap");
-
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "auroracap-family-" + Guid.NewGuid().ToString("N"));
-
-    public AuroraCapFamilyTests() => Directory.CreateDirectory(_root);
-
-    public void Dispose() => Directory.Delete(_root, recursive: true);
 
     [Theory]
     [InlineData("llama", true, true, true)]
@@ -184,18 +178,18 @@ public sealed class AuroraCapFamilyTests : IDisposable
     [InlineData(null, true, true, false)]
     public void CanLoad_NeedsTheXtunerLayoutAndALlamaRoot(string? modelType, bool encoder, bool projector, bool expected)
     {
-        var folder = Folder(modelType is null ? "{}" : $$"""{"model_type": "{{modelType}}"}""");
+        using var folder = new TempModelFolder(modelType is null ? "{}" : $$"""{"model_type": "{{modelType}}"}""");
         if (encoder)
         {
-            Write(folder, "visual_encoder/config.json", """{"model_type": "clip_vision_model"}""");
+            folder.Write("visual_encoder/config.json", """{"model_type": "clip_vision_model"}""");
         }
 
         if (projector)
         {
-            Write(folder, "projector/config.json", """{"model_type": "projector"}""");
+            folder.Write("projector/config.json", """{"model_type": "projector"}""");
         }
 
-        Assert.Equal(expected, AuroraCapFamily.Instance.CanLoad(ModelFolder.Open(folder)));
+        Assert.Equal(expected, AuroraCapFamily.Instance.CanLoad(folder.Open()));
     }
 
     [Fact]
@@ -210,10 +204,10 @@ public sealed class AuroraCapFamilyTests : IDisposable
     public async Task ConfigureAsync_TinyCheckpointConfigs_WireEveryComponentAsync()
     {
         // Arrange: the tiny checkpoint's configs (84 px, patch 14, 4 layers) with the tiny tokenizer.
-        var folder = TinyFolder();
+        using var folder = TinyFolder();
 
         // Act
-        var context = await CaptureAsync(new MultimodalModelBuilder().UseModelPath(folder).UseAuroraCap());
+        var context = await CapturingBackend.ConfigureAsync(new MultimodalModelBuilder().UseModelPath(folder.Path).UseAuroraCap());
 
         // Assert
         var tokenizer = Assert.IsType<Tokenizer>(context.Tokenizer);
@@ -241,7 +235,8 @@ public sealed class AuroraCapFamilyTests : IDisposable
     [Fact]
     public async Task ConfigureAsync_RatioGivenToUseAuroraCap_IsTheModelDefaultAsync()
     {
-        var context = await CaptureAsync(new MultimodalModelBuilder().UseModelPath(TinyFolder()).UseAuroraCap(tokenKeptRatio: 0.8));
+        using var folder = TinyFolder();
+        var context = await CapturingBackend.ConfigureAsync(new MultimodalModelBuilder().UseModelPath(folder.Path).UseAuroraCap(tokenKeptRatio: 0.8));
 
         Assert.Equal(0.8, context.GenerationDefaults.AdditionalProperties![AuroraCapFamily.TokenKeptRatioKey]);
 
@@ -253,15 +248,15 @@ public sealed class AuroraCapFamilyTests : IDisposable
     public async Task ConfigureAsync_NoPreprocessorConfig_FallsBackToTheTowerThenTo378Async()
     {
         // Arrange: one folder whose tower names its size, one whose tower names nothing.
-        var sized = TinyFolder();
-        File.Delete(Path.Combine(sized, "visual_encoder", "preprocessor_config.json"));
-        var bare = TinyFolder();
-        File.Delete(Path.Combine(bare, "visual_encoder", "preprocessor_config.json"));
-        Write(bare, "visual_encoder/config.json", """{"model_type": "clip_vision_model", "num_hidden_layers": 32}""");
+        using var sized = TinyFolder();
+        File.Delete(Path.Combine(sized.Path, "visual_encoder", "preprocessor_config.json"));
+        using var bare = TinyFolder();
+        File.Delete(Path.Combine(bare.Path, "visual_encoder", "preprocessor_config.json"));
+        bare.Write("visual_encoder/config.json", """{"model_type": "clip_vision_model", "num_hidden_layers": 32}""");
 
         // Act
-        var fromTower = Assert.IsType<ClipImagePreprocessor>((await CaptureAsync(new MultimodalModelBuilder().UseModelPath(sized).UseAuroraCap())).ImageProcessor);
-        var fromDefault = Assert.IsType<ClipImagePreprocessor>((await CaptureAsync(new MultimodalModelBuilder().UseModelPath(bare).UseAuroraCap())).ImageProcessor);
+        var fromTower = Assert.IsType<ClipImagePreprocessor>((await CapturingBackend.ConfigureAsync(new MultimodalModelBuilder().UseModelPath(sized.Path).UseAuroraCap())).ImageProcessor);
+        var fromDefault = Assert.IsType<ClipImagePreprocessor>((await CapturingBackend.ConfigureAsync(new MultimodalModelBuilder().UseModelPath(bare.Path).UseAuroraCap())).ImageProcessor);
 
         // Assert: 378 px, 729 patches, r = 18 over 31 layers → the README's 171 tokens at ratio 0.2.
         Assert.Equal((84, 84), (fromTower.Geometry.ShortestEdge, fromTower.Geometry.CropSize));
@@ -272,10 +267,10 @@ public sealed class AuroraCapFamilyTests : IDisposable
     [Fact]
     public async Task ConfigureAsync_PreprocessorMeanAndStd_AreUsedAsync()
     {
-        var folder = TinyFolder();
-        Write(folder, "visual_encoder/preprocessor_config.json", """{"size": {"shortest_edge": 98}, "crop_size": {"height": 84, "width": 84}, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.25, 0.25]}""");
+        using var folder = TinyFolder();
+        folder.Write("visual_encoder/preprocessor_config.json", """{"size": {"shortest_edge": 98}, "crop_size": {"height": 84, "width": 84}, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.25, 0.25]}""");
 
-        var processor = Assert.IsType<ClipImagePreprocessor>((await CaptureAsync(new MultimodalModelBuilder().UseModelPath(folder).UseAuroraCap())).ImageProcessor);
+        var processor = Assert.IsType<ClipImagePreprocessor>((await CapturingBackend.ConfigureAsync(new MultimodalModelBuilder().UseModelPath(folder.Path).UseAuroraCap())).ImageProcessor);
 
         Assert.Equal((98, 84), (processor.Geometry.ShortestEdge, processor.Geometry.CropSize));
         Assert.Equal([0.5f, 0.5f, 0.5f], processor.ImageMean);
@@ -286,10 +281,11 @@ public sealed class AuroraCapFamilyTests : IDisposable
     public async Task ConfigureAsync_RatioAlreadyOnTheDefaults_IsKeptAndValidatedAsync()
     {
         // Arrange: a family in front of AuroraCap's puts a ratio (as text) on the defaults first.
+        using var folder = TinyFolder();
         var preset = new PresettingFamily(AuroraCapFamily.Instance, c => c.GenerationDefaults.AdditionalProperties = new Dictionary<string, object?> { [AuroraCapFamily.TokenKeptRatioKey] = "0.5" });
 
         // Act
-        var context = await CaptureAsync(new MultimodalModelBuilder().UseModelPath(TinyFolder()).UseFamily(preset));
+        var context = await CapturingBackend.ConfigureAsync(new MultimodalModelBuilder().UseModelPath(folder.Path).UseFamily(preset));
 
         // Assert: normalised to a number the encoder reads; r = int(36 · 0.5 / 4) = 4 → 37 − 12 − CLS.
         Assert.Equal(0.5, Assert.IsType<double>(context.GenerationDefaults.AdditionalProperties![AuroraCapFamily.TokenKeptRatioKey]));
@@ -302,9 +298,10 @@ public sealed class AuroraCapFamilyTests : IDisposable
     [InlineData(-0.2)]
     public async Task ConfigureAsync_InvalidRatioOnTheDefaults_IsRefusedAsync(double ratio)
     {
+        using var folder = TinyFolder();
         var preset = new PresettingFamily(AuroraCapFamily.Instance, c => c.GenerationDefaults.AdditionalProperties = new Dictionary<string, object?> { [AuroraCapFamily.TokenKeptRatioKey] = ratio });
         var backend = new CapturingBackend();
-        await using var model = new MultimodalModelBuilder().UseModelPath(TinyFolder()).UseFamily(preset).UseBackend(backend).Build();
+        await using var model = new MultimodalModelBuilder().UseModelPath(folder.Path).UseFamily(preset).UseBackend(backend).Build();
 
         var ex = await Assert.ThrowsAsync<ModelLoadException>(() => model.LoadAsync());
 
@@ -364,10 +361,10 @@ public sealed class AuroraCapFamilyTests : IDisposable
     [Fact]
     public async Task ConfigureAsync_NotAnAuroraCapFolder_IsRefusedAsync()
     {
-        var folder = TinyFolder();
-        Directory.Delete(Path.Combine(folder, "projector"), recursive: true);
+        using var folder = TinyFolder();
+        Directory.Delete(Path.Combine(folder.Path, "projector"), recursive: true);
         var backend = new CapturingBackend();
-        await using var model = new MultimodalModelBuilder().UseModelPath(folder).UseAuroraCap().UseBackend(backend).Build();
+        await using var model = new MultimodalModelBuilder().UseModelPath(folder.Path).UseAuroraCap().UseBackend(backend).Build();
 
         var ex = await Assert.ThrowsAsync<ModelLoadException>(() => model.LoadAsync());
 
@@ -389,79 +386,11 @@ public sealed class AuroraCapFamilyTests : IDisposable
 
     private static Dictionary<string, object?> Options(object value) => new() { [AuroraCapFamily.TokenKeptRatioKey] = value };
 
-    /// <summary>Loads with the builder plus a backend that stops the load, and returns the context the family configured.</summary>
-    private static async Task<ModelLoadContext> CaptureAsync(MultimodalModelBuilder builder)
+    /// <summary>A temporary folder with the tiny checkpoint's configs (no weights) and the tiny AuroraCap tokenizer.</summary>
+    private static TempModelFolder TinyFolder()
     {
-        var backend = new CapturingBackend();
-        await using var model = builder.UseBackend(backend).Build();
-
-        var ex = await Assert.ThrowsAsync<ModelLoadException>(() => model.LoadAsync());
-
-        Assert.IsType<StopLoadException>(ex.InnerException);
-        return backend.Context!;
-    }
-
-    private static void Write(string folder, string relative, string text)
-    {
-        var path = Path.Combine(folder, relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, text);
-    }
-
-    private string Folder(string config)
-    {
-        var folder = Path.Combine(_root, Guid.NewGuid().ToString("N"));
-        Write(folder, "config.json", config);
+        var folder = new TempModelFolder(File.ReadAllText(Path.Combine(TinyCheckpoint, "config.json")), tokenizerFrom: "auroracap-tiny");
+        folder.CopyFrom(TinyCheckpoint, "visual_encoder/config.json", "visual_encoder/preprocessor_config.json", "projector/config.json");
         return folder;
-    }
-
-    /// <summary>A folder with the tiny checkpoint's configs (no weights) and the tiny AuroraCap tokenizer.</summary>
-    private string TinyFolder()
-    {
-        var folder = Folder(File.ReadAllText(Path.Combine(TinyCheckpoint, "config.json")));
-        foreach (var relative in new[] { "visual_encoder/config.json", "visual_encoder/preprocessor_config.json", "projector/config.json" })
-        {
-            Write(folder, relative, File.ReadAllText(Path.Combine(TinyCheckpoint, relative)));
-        }
-
-        TempModelFolder.CopyTokenizer("auroracap-tiny", folder);
-
-        return folder;
-    }
-
-    /// <summary>A backend that records the configured context and then stops the load.</summary>
-    private sealed class CapturingBackend : IModelBackend
-    {
-        public string Name => "capture";
-
-        public ModelLoadContext? Context { get; private set; }
-
-        public ValueTask LoadAsync(ModelLoadContext context, CancellationToken cancellationToken)
-        {
-            Context = context;
-            throw new StopLoadException();
-        }
-    }
-
-    /// <summary>A family that sets values on the context and then lets another family configure it.</summary>
-    private sealed class PresettingFamily(IModelFamily inner, Action<ModelLoadContext> preset) : IModelFamily
-    {
-        public string Name => inner.Name;
-
-        public bool CanLoad(ModelFolder folder) => inner.CanLoad(folder);
-
-        public ValueTask ConfigureAsync(ModelLoadContext context, CancellationToken cancellationToken)
-        {
-            preset(context);
-            return inner.ConfigureAsync(context, cancellationToken);
-        }
-    }
-
-    private sealed class StopLoadException : Exception
-    {
-        public StopLoadException()
-            : base("The test stops the load once the family has configured it.")
-        {
-        }
     }
 }

@@ -37,16 +37,31 @@ internal sealed class CapturingBackend : IModelBackend
     }
 }
 
+/// <summary>A family that sets values on the load context first and then lets another family configure it, as a
+/// family registered in front of it would.</summary>
+internal sealed class PresettingFamily(IModelFamily inner, Action<ModelLoadContext> preset) : IModelFamily
+{
+    public string Name => inner.Name;
+
+    public bool CanLoad(ModelFolder folder) => inner.CanLoad(folder);
+
+    public ValueTask ConfigureAsync(ModelLoadContext context, CancellationToken cancellationToken)
+    {
+        preset(context);
+        return inner.ConfigureAsync(context, cancellationToken);
+    }
+}
+
 /// <summary>A temporary model folder: a config.json (and optional preprocessor_config.json) plus, optionally, a tokenizer copied from models/.</summary>
 internal sealed class TempModelFolder : IDisposable
 {
     public TempModelFolder(string configJson, string? tokenizerFrom = null, string? preprocessorJson = null)
     {
         Path = Directory.CreateTempSubdirectory("mm-family-").FullName;
-        File.WriteAllText(System.IO.Path.Combine(Path, "config.json"), configJson);
+        Write("config.json", configJson);
         if (preprocessorJson is not null)
         {
-            File.WriteAllText(System.IO.Path.Combine(Path, "preprocessor_config.json"), preprocessorJson);
+            Write("preprocessor_config.json", preprocessorJson);
         }
 
         if (tokenizerFrom is not null)
@@ -56,6 +71,26 @@ internal sealed class TempModelFolder : IDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>Writes (or overwrites) a file under the folder, creating its subfolders; <paramref name="relativePath"/>
+    /// may name one, as in <c>visual_encoder/config.json</c>.</summary>
+    /// <returns>The file's full path.</returns>
+    public string Write(string relativePath, string text)
+    {
+        var path = System.IO.Path.Combine(Path, relativePath);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    /// <summary>Copies files of another folder (a checkpoint's configs, say) to the same relative paths under this one.</summary>
+    public void CopyFrom(string sourceFolder, params string[] relativePaths)
+    {
+        foreach (var relative in relativePaths)
+        {
+            Write(relative, File.ReadAllText(System.IO.Path.Combine(sourceFolder, relative)));
+        }
+    }
 
     /// <summary>Copies the tokenizer files (only those) of a bundled model into a folder.</summary>
     public static void CopyTokenizer(string model, string destination)

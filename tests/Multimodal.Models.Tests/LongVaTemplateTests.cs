@@ -188,14 +188,8 @@ public sealed class LongVaPromptTemplateTests
     }
 }
 
-public sealed class LongVaFamilyTests : IDisposable
+public sealed class LongVaFamilyTests
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "longva-family-" + Guid.NewGuid().ToString("N"));
-
-    public LongVaFamilyTests() => Directory.CreateDirectory(_root);
-
-    public void Dispose() => Directory.Delete(_root, recursive: true);
-
     [Theory]
     [InlineData("""{"model_type": "llava_qwen"}""", true)]
     [InlineData("""{"model_type": "qwen2", "mm_vision_tower": "openai/clip-vit-large-patch14-336"}""", true)]
@@ -205,9 +199,9 @@ public sealed class LongVaFamilyTests : IDisposable
     [InlineData("""{"architectures": ["LlavaQwenForCausalLM"]}""", false)]
     public void CanLoad_DecidesFromConfigJson(string config, bool expected)
     {
-        var folder = WriteFolder("candidate", config);
+        using var folder = new TempModelFolder(config);
 
-        Assert.Equal(expected, LongVaFamily.Instance.CanLoad(ModelFolder.Open(folder)));
+        Assert.Equal(expected, LongVaFamily.Instance.CanLoad(folder.Open()));
     }
 
     [Fact]
@@ -222,7 +216,7 @@ public sealed class LongVaFamilyTests : IDisposable
     public async Task ConfigureAsync_TinyCheckpointConfig_WiresEveryComponentAsync()
     {
         // Arrange: the real tiny config (tower config inside, five pinpoints, no preprocessor_config.json) and the tiny tokenizer.
-        var folder = TokenizerFolder(File.ReadAllText(RepositoryPaths.Combine("tests", "data", "models", "tiny-longva", "config.json")));
+        using var folder = TokenizerFolder(File.ReadAllText(RepositoryPaths.Combine("tests", "data", "models", "tiny-longva", "config.json")));
 
         // Act
         var context = await CaptureAsync(folder);
@@ -254,7 +248,7 @@ public sealed class LongVaFamilyTests : IDisposable
     [Fact]
     public async Task ConfigureAsync_TinyConfig_SplitsImagesIntoTheConfiguredGridAsync()
     {
-        var folder = TokenizerFolder(File.ReadAllText(RepositoryPaths.Combine("tests", "data", "models", "tiny-longva", "config.json")));
+        using var folder = TokenizerFolder(File.ReadAllText(RepositoryPaths.Combine("tests", "data", "models", "tiny-longva", "config.json")));
         var context = await CaptureAsync(folder);
         var image = new ImageFrame(112, 56, ImagePixelFormat.Rgb24, new byte[112 * 56 * 3]);
 
@@ -278,8 +272,8 @@ public sealed class LongVaFamilyTests : IDisposable
             ["mm_spatial_pool_stride"] = 4,
             ["image_grid_pinpoints"] = new JsonArray(new JsonArray(672, 336), new JsonArray(336, 672)),
         };
-        var folder = TokenizerFolder(config.ToJsonString());
-        File.WriteAllText(Path.Combine(folder, "preprocessor_config.json"), """{"crop_size": {"height": 336, "width": 336}, "size": {"shortest_edge": 336}}""");
+        using var folder = TokenizerFolder(config.ToJsonString());
+        folder.Write("preprocessor_config.json", """{"crop_size": {"height": 336, "width": 336}, "size": {"shortest_edge": 336}}""");
 
         var geometry = Assert.IsType<LongVaImagePreprocessor>((await CaptureAsync(folder)).ImageSplitter).Geometry;
 
@@ -291,7 +285,7 @@ public sealed class LongVaFamilyTests : IDisposable
     [Fact]
     public async Task ConfigureAsync_NoSizesAnywhere_FallsBackToLongVa7BAsync()
     {
-        var folder = TokenizerFolder("""{"model_type": "qwen2", "mm_vision_tower": "openai/clip-vit-large-patch14-336"}""");
+        using var folder = TokenizerFolder("""{"model_type": "qwen2", "mm_vision_tower": "openai/clip-vit-large-patch14-336"}""");
 
         var geometry = Assert.IsType<LongVaImagePreprocessor>((await CaptureAsync(folder)).ImageSplitter).Geometry;
 
@@ -305,7 +299,7 @@ public sealed class LongVaFamilyTests : IDisposable
     public async Task ConfigureAsync_ComponentsAlreadySet_AreKeptAsync()
     {
         // Arrange: a family in front of LongVA's sets a tokenizer, template and splitter first; LongVA fills only what is unset.
-        var folder = TokenizerFolder("""{"model_type": "llava_qwen"}""");
+        using var folder = TokenizerFolder("""{"model_type": "llava_qwen"}""");
         var tokenizer = Tokenizer.Load(RepositoryPaths.Combine("models", "longva-tiny"));
         var splitter = new ClipImagePreprocessor(ClipImageGeometry.LongVaFrame);
         var preset = new PresettingFamily(LongVaFamily.Instance, c =>
@@ -314,14 +308,11 @@ public sealed class LongVaFamilyTests : IDisposable
             c.PromptTemplate = AuroraCapPromptTemplate.Instance;
             c.ImageSplitter = splitter;
         });
-        var backend = new CapturingBackend();
-        await using var model = new MultimodalModelBuilder().UseModelPath(folder).UseFamily(preset).UseBackend(backend).Build();
 
         // Act
-        await Assert.ThrowsAsync<ModelLoadException>(() => model.LoadAsync());
+        var context = await CapturingBackend.ConfigureAsync(new MultimodalModelBuilder().UseModelPath(folder.Path).UseFamily(preset));
 
         // Assert
-        var context = backend.Context!;
         Assert.Same(tokenizer, context.Tokenizer);
         Assert.Same(AuroraCapPromptTemplate.Instance, context.PromptTemplate);
         Assert.Same(splitter, context.ImageSplitter);
@@ -338,9 +329,9 @@ public sealed class LongVaFamilyTests : IDisposable
     [InlineData("""{"model_type": "llava_qwen", "mm_spatial_pool_stride": 0}""", "mm_spatial_pool_stride")]
     public async Task ConfigureAsync_UnsupportedConfig_IsRefusedAsync(string config, string expected)
     {
-        var folder = TokenizerFolder(config);
+        using var folder = TokenizerFolder(config);
         var backend = new CapturingBackend();
-        await using var model = new MultimodalModelBuilder().UseModelPath(folder).UseLongVA().UseBackend(backend).Build();
+        await using var model = new MultimodalModelBuilder().UseModelPath(folder.Path).UseLongVA().UseBackend(backend).Build();
 
         var ex = await Assert.ThrowsAsync<ModelLoadException>(() => model.LoadAsync());
 
@@ -351,13 +342,13 @@ public sealed class LongVaFamilyTests : IDisposable
     [Fact]
     public async Task ConfigureAsync_NotALongVaFolder_IsRefusedAsync()
     {
-        var folder = TokenizerFolder("""{"model_type": "llama"}""");
-        await using var model = new MultimodalModelBuilder().UseModelPath(folder).UseLongVA().UseBackend(new CapturingBackend()).Build();
+        using var folder = TokenizerFolder("""{"model_type": "llama"}""");
+        await using var model = new MultimodalModelBuilder().UseModelPath(folder.Path).UseLongVA().UseBackend(new CapturingBackend()).Build();
 
         var ex = await Assert.ThrowsAsync<ModelLoadException>(() => model.LoadAsync());
 
         Assert.Contains("is not a LongVA model", ex.Message, StringComparison.Ordinal);
-        Assert.Equal(Path.GetFullPath(folder), ex.ModelPath);
+        Assert.Equal(Path.GetFullPath(folder.Path), ex.ModelPath);
     }
 
     [Fact]
@@ -373,67 +364,9 @@ public sealed class LongVaFamilyTests : IDisposable
     }
 
     /// <summary>Loads through the builder with <c>UseLongVA</c> and returns the context the family configured.</summary>
-    private static async Task<ModelLoadContext> CaptureAsync(string folder)
-    {
-        var backend = new CapturingBackend();
-        await using var model = new MultimodalModelBuilder().UseModelPath(folder).UseLongVA().UseBackend(backend).Build();
+    private static Task<ModelLoadContext> CaptureAsync(TempModelFolder folder) =>
+        CapturingBackend.ConfigureAsync(new MultimodalModelBuilder().UseModelPath(folder.Path).UseLongVA());
 
-        var ex = await Assert.ThrowsAsync<ModelLoadException>(() => model.LoadAsync());
-
-        Assert.IsType<StopLoadException>(ex.InnerException);
-        return backend.Context!;
-    }
-
-    private string WriteFolder(string name, string config)
-    {
-        var folder = Path.Combine(_root, name);
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "config.json"), config);
-        return folder;
-    }
-
-    /// <summary>A model folder with the tiny LongVA tokenizer and the given config.json.</summary>
-    private string TokenizerFolder(string config)
-    {
-        var folder = WriteFolder("model-" + Guid.NewGuid().ToString("N"), config);
-        TempModelFolder.CopyTokenizer("longva-tiny", folder);
-
-        return folder;
-    }
-
-    /// <summary>A backend that records the configured context and then stops the load.</summary>
-    private sealed class CapturingBackend : IModelBackend
-    {
-        public string Name => "capture";
-
-        public ModelLoadContext? Context { get; private set; }
-
-        public ValueTask LoadAsync(ModelLoadContext context, CancellationToken cancellationToken)
-        {
-            Context = context;
-            throw new StopLoadException();
-        }
-    }
-
-    /// <summary>A family that sets components on the context and then lets another family configure it.</summary>
-    private sealed class PresettingFamily(IModelFamily inner, Action<ModelLoadContext> preset) : IModelFamily
-    {
-        public string Name => inner.Name;
-
-        public bool CanLoad(ModelFolder folder) => inner.CanLoad(folder);
-
-        public ValueTask ConfigureAsync(ModelLoadContext context, CancellationToken cancellationToken)
-        {
-            preset(context);
-            return inner.ConfigureAsync(context, cancellationToken);
-        }
-    }
-
-    private sealed class StopLoadException : Exception
-    {
-        public StopLoadException()
-            : base("The test stops the load once the family has configured it.")
-        {
-        }
-    }
+    /// <summary>A temporary model folder with the tiny LongVA tokenizer and the given config.json.</summary>
+    private static TempModelFolder TokenizerFolder(string config) => new(config, tokenizerFrom: "longva-tiny");
 }
