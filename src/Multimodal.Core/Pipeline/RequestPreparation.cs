@@ -139,7 +139,15 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
             var decoder = components.ImageDecoder ?? throw new UnsupportedRequestException(
                 "The request has an encoded image but no image decoder is configured. Add an image decoder (UseImageDecoder or a media package), or pass decoded pixels with ImageContent.FromPixels.",
                 "messages");
-            frame = await decoder.DecodeAsync(image.Source!, null, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                frame = await decoder.DecodeAsync(image.Source!, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidMediaException ex) when (image.Source!.Path is { } path && !ex.Message.Contains(path, StringComparison.Ordinal))
+            {
+                // Name the file: a request may carry several.
+                throw new InvalidMediaException($"'{path}': {ex.Message}", ex.MediaType, ex);
+            }
         }
 
         var split = components.ImageSplitter?.Split(frame, SplitOptions(VisualInputKind.Image)) ?? ImageSplit.Single(frame);
