@@ -193,7 +193,23 @@ class LlavaMptNet(nn.Module):
         return self.transformer(x, mask), self.aux(feats)
 
 
-class LlavaMptFamily:
+class ClipViews:
+    """CLIP preprocessing (shortest edge and centre crop at the scene size) for images and video frames, with the
+    dense labels of the tower's auxiliary loss. For LongVA, anyres at a 112 square picks the 1x1 grid: the base view
+    (dropped by UniRes, so not encoded) and one tile equal to the CLIP-processed image."""
+
+    def views_for_image(self, image, shapes):
+        import family_pixels as fp
+        return [(fp.clip_preprocess(image, self.scene, self.scene), centre_labels(shape_points(shapes), 112, 14))]
+
+    def views_for_video(self, frames, shape):
+        import family_pixels as fp
+        return [(fp.clip_preprocess(f, self.scene, self.scene),
+                 centre_labels([(x, y, shape["kind"], shape["colour"])], 112, 14))
+                for f, (x, y) in zip(frames, shape["track"])]
+
+
+class LlavaMptFamily(ClipViews):
     name = "llava-mpt"
     folder = "llava-mpt-tiny"
     dtype = torch.float16
@@ -204,10 +220,6 @@ class LlavaMptFamily:
 
     def render(self, messages, tok, gen):
         return P.llava_mpt(messages, tok, gen)
-
-    def views_for_image(self, image, shapes):
-        import family_pixels as fp
-        return [(fp.clip_preprocess(image, self.scene, self.scene), centre_labels(shape_points(shapes), 112, 14))]
 
     def image_part(self):
         return {"type": "image", "tokens": [self.tokens], "grid": [0, 0], "kind": "image"}
@@ -284,7 +296,7 @@ class AuroraCapNet(nn.Module):
         return self.llm.lm_head(self.llm.model(x, mask)), (self.aux(feats) if not (extra or {}).get("tome_r") else None)
 
 
-class AuroraCapFamily:
+class AuroraCapFamily(ClipViews):
     name = "auroracap"
     folder = "auroracap-tiny"
     dtype = torch.bfloat16
@@ -304,16 +316,6 @@ class AuroraCapFamily:
 
     def render(self, messages, tok, gen):
         return P.auroracap(messages, tok, gen)
-
-    def views_for_image(self, image, shapes):
-        import family_pixels as fp
-        return [(fp.clip_preprocess(image, self.scene, self.scene), centre_labels(shape_points(shapes), 112, 14))]
-
-    def views_for_video(self, frames, shape):
-        import family_pixels as fp
-        return [(fp.clip_preprocess(f, self.scene, self.scene),
-                 centre_labels([(x, y, shape["kind"], shape["colour"])], 112, 14))
-                for f, (x, y) in zip(frames, shape["track"])]
 
     def image_part(self, ratio):
         return {"type": "image", "tokens": [self.tokens_for(ratio)], "grid": [0, 0], "kind": "image"}
@@ -397,7 +399,7 @@ class LongVaNet(nn.Module):
         return self.lm_head(self.model(x, mask)), self.aux(feats)
 
 
-class LongVaFamily:
+class LongVaFamily(ClipViews):
     name = "longva"
     folder = "longva-tiny"
     dtype = torch.bfloat16
@@ -412,18 +414,6 @@ class LongVaFamily:
 
     def render(self, messages, tok, gen):
         return P.longva(messages, tok, gen)
-
-    def views_for_image(self, image, shapes):
-        """anyres at a 112 square picks the 1x1 grid: the base view (dropped by UniRes, not encoded) and one tile
-        equal to the CLIP-processed image."""
-        import family_pixels as fp
-        return [(fp.clip_preprocess(image, self.scene, self.scene), centre_labels(shape_points(shapes), 112, 14))]
-
-    def views_for_video(self, frames, shape):
-        import family_pixels as fp
-        return [(fp.clip_preprocess(f, self.scene, self.scene),
-                 centre_labels([(x, y, shape["kind"], shape["colour"])], 112, 14))
-                for f, (x, y) in zip(frames, shape["track"])]
 
     def image_part(self):
         return {"type": "image", "tokens": [self.pooled, self.pooled], "grid": [1, 1], "kind": "image"}

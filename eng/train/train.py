@@ -104,7 +104,7 @@ class Tok:
 
 # ----------------------------------------------------------------------------------------------- family: LLaVA-1.5
 
-class Llava:
+class Llava(F_.ClipViews):
     """llava-hf LlavaForConditionalGeneration at tiny width: CLIP (3 layers, features of layer -2, no CLS) ->
     mlp2x_gelu -> Llama; SentencePiece tokenizer with BOS; llava_v1 conversations; stored float16."""
 
@@ -130,12 +130,6 @@ class Llava:
 
     def render(self, messages, tok, add_generation_prompt):
         return P.llava_v1(messages, tok, add_generation_prompt)
-
-    def pixels(self, image):
-        return fp.clip_preprocess(image.convert("RGB"), SCENE_SIZE, SCENE_SIZE)
-
-    def views_for_image(self, image, shapes):
-        return [(self.pixels(image), F_.centre_labels(F_.shape_points(shapes), SCENE_SIZE, 14))]
 
     def image_part(self):
         return {"type": "image", "tokens": [(SCENE_SIZE // 14) ** 2], "grid": [0, 0], "kind": "image"}
@@ -498,7 +492,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     out = os.path.join(ROOT, "models", fam.folder)
     os.makedirs(out, exist_ok=True)
-    has_video = hasattr(fam, "views_for_video")
+    has_video = hasattr(fam, "frames")  # the video families (LongVA, AuroraCap) set their frame count
 
     log("scenes")
     train = make_scenes(6100, args.train_scenes, fam.scene)

@@ -37,10 +37,8 @@ internal static class CliModels
     /// <exception cref="ModelLoadException">The folder is not a model of an installed family.</exception>
     internal static MultimodalModel Create(DirectoryInfo folder, string? quantize)
     {
-        var detector = new DetectingModelFamily(Families);
-
-        // Detect now so that a wrong folder fails before anything else happens, with the family list in the message.
-        detector.Detect(folder.FullName);
+        // Detect now, once, so that a wrong folder fails before anything else happens, with the family list in the message.
+        var family = new DetectingModelFamily(Families).Detect(folder.FullName);
         var options = new ManagedModelOptions
         {
             Quantization = quantize switch
@@ -52,7 +50,7 @@ internal static class CliModels
         };
         return new MultimodalModelBuilder()
             .UseModelPath(folder.FullName)
-            .UseFamily(detector)
+            .UseFamily(family)
             .UseBackend(new ManagedBackend(options))
             .UseImageDecoder(new ImageDecoder())
             .Build();

@@ -1,8 +1,6 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
-using System.Globalization;
-using System.Text.Json;
 using Multimodal.Preprocessing;
 using Multimodal.Tokenizers;
 
@@ -89,18 +87,9 @@ public sealed class AuroraCapFamily : IModelFamily
             }
         }
 
-        var ratio = value switch
-        {
-            null => fallback,
-            double d => d,
-            float f => f,
-            decimal m => (double)m,
-            int i => i,
-            long l => l,
-            string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) => parsed,
-            JsonElement { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
-            _ => throw new ArgumentException($"The {TokenKeptRatioKey} option must be a number in (0, 1]; it is {value} ({value.GetType().Name}).", nameof(properties)),
-        };
+        var ratio = value is null ? fallback
+            : OptionValues.TryConvertToDouble(value, out var number) ? number
+            : throw new ArgumentException($"The {TokenKeptRatioKey} option must be a number in (0, 1]; it is {value} ({value.GetType().Name}).", nameof(properties));
         return ValidateRatio(ratio, TokenKeptRatioKey);
     }
 

@@ -33,7 +33,7 @@ public sealed class LlavaV1PromptTemplate : IPromptTemplate
         {
             var m = messages[i];
             b.Append(m.Role == ChatRole.User ? "USER: " : "ASSISTANT: ");
-            LlavaConversation.AppendContent(b, m, "<image>\n", null);
+            LlavaConversation.AppendContent(b, m, "<image>\n");
             b.Append(i % 2 == 0 ? " " : "</s>");
         }
 
@@ -47,7 +47,7 @@ public sealed class LlavaV1PromptTemplate : IPromptTemplate
 
     /// <inheritdoc />
     public PromptTokens Tokenize(FormattedPrompt prompt, ITokenizer tokenizer) =>
-        PromptTokenization.TokenizeChunks(prompt, tokenizer, ChunkSpecialTokens.EveryChunkKeepFirstBos);
+        PromptTokenization.TokenizeChunks(prompt, tokenizer);
 }
 
 /// <summary>LLaVA's <c>mpt</c> conversation (LLaVA-Lightning-MPT): ChatML roles with no newline after <c>&lt;|im_end|&gt;</c>.</summary>
@@ -77,7 +77,7 @@ public sealed class LlavaMptPromptTemplate(bool useImageStartEnd = true) : IProm
         foreach (var m in messages)
         {
             b.Append(m.Role == ChatRole.User ? "<|im_start|>user\n" : "<|im_start|>assistant\n");
-            LlavaConversation.AppendContent(b, m, UseImageStartEnd ? "<im_start><image><im_end>\n" : "<image>\n", null);
+            LlavaConversation.AppendContent(b, m, UseImageStartEnd ? "<im_start><image><im_end>\n" : "<image>\n");
             b.Append("<|im_end|>");
         }
 
@@ -91,14 +91,14 @@ public sealed class LlavaMptPromptTemplate(bool useImageStartEnd = true) : IProm
 
     /// <inheritdoc />
     public PromptTokens Tokenize(FormattedPrompt prompt, ITokenizer tokenizer) =>
-        PromptTokenization.TokenizeChunks(prompt, tokenizer, ChunkSpecialTokens.EveryChunkKeepFirstBos);
+        PromptTokenization.TokenizeChunks(prompt, tokenizer);
 }
 
 /// <summary>Conversation rules the LLaVA templates share.</summary>
 internal static class LlavaConversation
 {
     /// <summary>Writes a message's parts: text as is, each image (or PDF page) as the marker around its visual segment.</summary>
-    public static void AppendContent(FormattedPromptBuilder b, PromptMessage message, string imageMarker, Func<VisualInput, bool>? accept)
+    public static void AppendContent(FormattedPromptBuilder b, PromptMessage message, string imageMarker)
     {
         var at = imageMarker.IndexOf("<image>", StringComparison.Ordinal);
         foreach (var part in message.Parts)
@@ -109,7 +109,7 @@ internal static class LlavaConversation
                     b.Append(t.Text);
                     break;
                 case PromptVisualPart { Input: var input }:
-                    if (input.Kind == VisualInputKind.Video || accept?.Invoke(input) == false)
+                    if (input.Kind == VisualInputKind.Video)
                     {
                         throw new UnsupportedRequestException("LLaVA-1.5 and LLaVA-MPT take images (and PDF pages as images), not videos. Send frames as images, or use LongVA or AuroraCap for video.", "messages");
                     }

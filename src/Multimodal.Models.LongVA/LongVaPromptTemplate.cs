@@ -71,7 +71,7 @@ public sealed class LongVaPromptTemplate : IPromptTemplate
     /// <inheritdoc />
     /// <exception cref="ArgumentNullException"><paramref name="prompt"/> or <paramref name="tokenizer"/> is <see langword="null"/>.</exception>
     public PromptTokens Tokenize(FormattedPrompt prompt, ITokenizer tokenizer) =>
-        PromptTokenization.TokenizeChunks(prompt, tokenizer, ChunkSpecialTokens.EveryChunkKeepFirstBos);
+        PromptTokenization.TokenizeChunks(prompt, tokenizer);
 
     /// <summary>Gets the views of a visual input that reach the language model, as one segment.</summary>
     /// <param name="input">The encoded input.</param>

@@ -83,16 +83,11 @@ internal sealed class AuroraCapModel : FamilyModel, IViewEncoder
         var ratio = DefaultTokenKeptRatio;
         if (options?.AdditionalProperties?.TryGetValue(TokenKeptRatioKey, out var value) == true && value is not null)
         {
-            ratio = value switch
+            if (!OptionValues.TryConvertToDouble(value, out ratio))
             {
-                double d => d,
-                float f => f,
-                int i => i,
-                decimal m => (double)m,
-                string text when double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var parsed) => parsed,
-                System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.Number } json => json.GetDouble(),
-                _ => throw new ArgumentException($"The {TokenKeptRatioKey} option must be a number in [0, 1]; got {value}.", nameof(options)),
-            };
+                throw new ArgumentException($"The {TokenKeptRatioKey} option must be a number in [0, 1]; got {value}.", nameof(options));
+            }
+
             if (!(ratio >= 0 && ratio <= 1))
             {
                 throw new ArgumentException($"The {TokenKeptRatioKey} option must be in [0, 1] (0.2-0.4 for captioning, at least 0.5 for questions, 0.8 or more for text in images); got {ratio}.", nameof(options));

@@ -3,29 +3,20 @@
 
 namespace Multimodal;
 
-/// <summary>How the text chunks between visual segments get special tokens when a prompt is tokenized chunk by chunk.</summary>
-public enum ChunkSpecialTokens
-{
-    /// <summary>LLaVA's <c>tokenizer_image_token</c>: every chunk is tokenized with special tokens; if the first chunk starts with BOS that one BOS is kept and the first token of every chunk is dropped.</summary>
-    EveryChunkKeepFirstBos,
-
-    /// <summary>AuroraCap's <c>process_text</c>: the first chunk with special tokens, every later chunk without.</summary>
-    FirstChunkOnly,
-}
-
 /// <summary>Tokenization rules the family templates share: LLaVA-style chunks joined by a sentinel, and prompts that spell their visual positions as placeholder tokens (MiniCPM-V's <c>&lt;unk&gt;</c> runs, Aria's <c>&lt;|img|&gt;</c> runs).</summary>
 public static class PromptTokenization
 {
     /// <summary>LLaVA's image sentinel (<c>IMAGE_TOKEN_INDEX</c>).</summary>
     public const int LlavaSentinel = -200;
 
-    /// <summary>Tokenizes a prompt chunk by chunk, the text between visual segments being one chunk, and puts each visual segment's token run where its marker was.</summary>
+    /// <summary>LLaVA's <c>tokenizer_image_token</c>: tokenizes a prompt chunk by chunk, the text between visual segments being
+    /// one chunk, and puts each visual segment's token run where its marker was. Every chunk is tokenized with special
+    /// tokens; if the first chunk starts with BOS that one BOS is kept and the first token of every chunk is dropped.</summary>
     /// <param name="prompt">The formatted prompt; consecutive text segments form one chunk, each visual segment is one marker.</param>
     /// <param name="tokenizer">The tokenizer.</param>
-    /// <param name="mode">How chunks get special tokens.</param>
     /// <param name="placeholderId">The id written at visual positions (LLaVA: <see cref="LlavaSentinel"/>).</param>
     /// <returns>The ids with every visual position holding <paramref name="placeholderId"/>, and the spans.</returns>
-    public static PromptTokens TokenizeChunks(FormattedPrompt prompt, ITokenizer tokenizer, ChunkSpecialTokens mode, int placeholderId = LlavaSentinel)
+    public static PromptTokens TokenizeChunks(FormattedPrompt prompt, ITokenizer tokenizer, int placeholderId = LlavaSentinel)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -61,24 +52,15 @@ public static class PromptTokenization
                 ids.AddRange(Enumerable.Repeat(placeholderId, v.TokenCount));
             }
 
-            int[] chunk;
-            if (mode == ChunkSpecialTokens.EveryChunkKeepFirstBos)
+            var chunk = tokenizer.Encode(chunks[i], addSpecialTokens: true);
+            if (i == 0 && chunk.Length > 0 && bos is { } b && chunk[0] == b)
             {
-                chunk = tokenizer.Encode(chunks[i], addSpecialTokens: true);
-                if (i == 0 && chunk.Length > 0 && bos is { } b && chunk[0] == b)
-                {
-                    drop = 1;
-                    ids.Add(b);
-                }
+                drop = 1;
+                ids.Add(b);
+            }
 
-                // As the reference does, the first token of every chunk is dropped once the first chunk began with BOS.
-                ids.AddRange(chunk.AsSpan(Math.Min(drop, chunk.Length)).ToArray());
-            }
-            else
-            {
-                chunk = i == 0 || chunks[i].Length > 0 ? tokenizer.Encode(chunks[i], addSpecialTokens: i == 0) : [];
-                ids.AddRange(chunk);
-            }
+            // As the reference does, the first token of every chunk is dropped once the first chunk began with BOS.
+            ids.AddRange(chunk.AsSpan(Math.Min(drop, chunk.Length)));
         }
 
         return new PromptTokens([.. ids], spans, placeholderId);
