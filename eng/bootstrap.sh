@@ -20,7 +20,12 @@ fi
 say ".NET SDK $(dotnet --version)"
 
 # 2. Debian packages. The list grows as features that use native libraries land (FFmpeg, poppler, ...).
-APT_PACKAGES=(libturbojpeg0 libwebp7)
+# FFmpeg 5.1 and poppler-glib/cairo are the video and PDF packages' native libraries; ffmpeg/ffprobe, PyAV and
+# PyMuPDF make the media fixtures and goldens; the -dev headers and gcc build the ABI test's offsetof program.
+APT_PACKAGES=(libturbojpeg0 libwebp7
+  libavformat59 libavcodec59 libswscale6 libavutil57 ffmpeg libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+  libpoppler-glib8 libcairo2 libglib2.0-0 libpoppler-glib-dev libcairo2-dev pkg-config gcc libc6-dev
+  python3-numpy python3-pil python3-av python3-fitz)
 if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

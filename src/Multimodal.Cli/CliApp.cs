@@ -86,6 +86,7 @@ internal static class CliApp
         root.Add(InspectCommand.Create(output));
         root.Add(TokenizeCommand.Create(output, () => input));
         root.Add(ImageCommands.Create(output));
+        root.Add(MediaCommands.Create(output));
         root.Add(PreprocessCommand.Create(output));
         root.Add(AskCommand.Create(output, error));
         root.Add(ChatCommand.Create(output, error, () => input));

@@ -53,6 +53,8 @@ internal static class CliModels
             .UseFamily(family)
             .UseBackend(new ManagedBackend(options))
             .UseImageDecoder(new ImageDecoder())
+            .UsePdf()
+            .UseVideo()
             .Build();
     }
 }

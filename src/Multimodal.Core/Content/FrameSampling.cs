@@ -49,6 +49,26 @@ public abstract class FrameSampling
         return new TimestampFrameSampling([.. timestamps]);
     }
 
+    /// <summary>Takes the frames at the given indices (presentation order, from 0).</summary>
+    /// <param name="indices">The frame indices; duplicates are read once and the frames come back in ascending order.</param>
+    /// <returns>The policy.</returns>
+    public static FrameSampling AtIndices(IEnumerable<int> indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        int[] list = [.. indices];
+        if (list.Length == 0)
+        {
+            throw new ArgumentException("At least one frame index is required.", nameof(indices));
+        }
+
+        foreach (var i in list)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(i, nameof(indices));
+        }
+
+        return new IndexFrameSampling(list);
+    }
+
     /// <summary>Computes the frame indices this policy selects.</summary>
     /// <param name="frameCount">The number of frames in the video.</param>
     /// <param name="framesPerSecond">The video's frame rate (used by rate and timestamp policies).</param>
@@ -167,6 +187,33 @@ public sealed class TimestampFrameSampling : FrameSampling
         foreach (var t in Timestamps)
         {
             set.Add(Math.Clamp((int)Math.Floor(t.TotalSeconds * framesPerSecond), 0, frameCount - 1));
+        }
+
+        return [.. set];
+    }
+}
+
+/// <summary>Frames at given indices (<see cref="FrameSampling.AtIndices(IEnumerable{int})"/>).</summary>
+public sealed class IndexFrameSampling : FrameSampling
+{
+    internal IndexFrameSampling(IReadOnlyList<int> indices) => Indices = indices;
+
+    /// <summary>Gets the requested indices, as given.</summary>
+    public IReadOnlyList<int> Indices { get; }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentOutOfRangeException">An index is not below <paramref name="frameCount"/>.</exception>
+    public override IReadOnlyList<int> SelectFrames(int frameCount, double framesPerSecond)
+    {
+        var set = new SortedSet<int>();
+        foreach (var i in Indices)
+        {
+            if (i >= frameCount)
+            {
+                throw new ArgumentOutOfRangeException(nameof(frameCount), $"Frame index {i} is out of range: the video has {frameCount} frames (indices 0 to {frameCount - 1}).");
+            }
+
+            set.Add(i);
         }
 
         return [.. set];

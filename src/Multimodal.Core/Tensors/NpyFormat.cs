@@ -31,6 +31,11 @@ public static partial class NpyFormat
     /// <param name="shape">The dimensions.</param>
     public static void Write(Stream stream, ReadOnlySpan<Half> data, params ReadOnlySpan<int> shape) => Write(stream, "<f2", MemoryMarshal.AsBytes(data), shape);
 
+    /// <summary>Writes only the header of a uint8 array, so that large arrays (video frames, pages) can be streamed after it piece by piece.</summary>
+    /// <param name="stream">The destination.</param>
+    /// <param name="shape">The dimensions; exactly the product of them in bytes must follow.</param>
+    public static void WriteUInt8Header(Stream stream, params ReadOnlySpan<int> shape) => Write(stream, "|u1", default, shape);
+
     /// <summary>Reads an array: its dtype (<c>|u1</c>, <c>|b1</c>, <c>&lt;f2</c>, <c>&lt;f4</c>, <c>&lt;f8</c>, <c>&lt;i4</c>, <c>&lt;i8</c>), shape and raw little-endian bytes.</summary>
     /// <param name="stream">The source.</param>
     /// <returns>The dtype, the shape and the data bytes.</returns>

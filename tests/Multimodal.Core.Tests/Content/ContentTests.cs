@@ -52,6 +52,16 @@ public class ContentTests
     }
 
     [Fact]
+    public void IndexSampling_SortsAndDeduplicates_AndRejectsIndicesPastTheEnd()
+    {
+        Assert.Equal([0, 5, 9], FrameSampling.AtIndices([9, 0, 5, 5]).SelectFrames(10, 30));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => FrameSampling.AtIndices([3, 10]).SelectFrames(10, 30));
+        Assert.Contains("Frame index 10 is out of range: the video has 10 frames", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => FrameSampling.AtIndices([-1]));
+        Assert.Throws<ArgumentException>(() => FrameSampling.AtIndices([]));
+    }
+
+    [Fact]
     public async Task MediaSource_ReadsMemoryFilesAndStreams()
     {
         var path = Path.GetTempFileName();
