@@ -5,8 +5,11 @@
 only the requested sampling each time BenchmarkDotNet asks.
 
 Protocol (stdin/stdout, one line each):
-  "decode <path> <k>"  AuroraCap's method: enumerate container.decode(video=0) and keep the frames at
-                       np.linspace(0, n - 1, k, dtype=int) as to_ndarray(format="rgb24") (thread_type AUTO).
+  "decode <path> <k>"  AuroraCap's method as its reference code writes it (read_video_pyav in seed 002): enumerate
+                       container.decode(video=0) with PyAV's default threading, keep the frames at
+                       np.linspace(0, n - 1, k, dtype=int), stop after the last, convert with to_ndarray("rgb24").
+  "decode_auto <path> <k>"  the same with thread_type AUTO (frame threads on every core): a stronger baseline than
+                       the reference code.
   "seek <path> <k>"    seek-then-decode: for each wanted frame, container.seek(pts, stream=s, backward=True) and decode
                        forward to the frame with that pts (pts from the constant frame rate).
 Both answer "<frames> <byte sum of every 997th byte>" so that no work can be skipped.
@@ -23,19 +26,20 @@ def wanted(path, k):
         return s.frames, np.linspace(0, s.frames - 1, k, dtype=int)
 
 
-def decode(path, k):
+def decode(path, k, auto=False):
     n, idx = wanted(path, k)
     keep = set(idx.tolist())
-    frames = []
+    kept = []
     with av.open(path) as c:
         s = c.streams.video[0]
-        s.thread_type = "AUTO"
-        for i, f in enumerate(c.decode(s)):
-            if i in keep:
-                frames.append(f.to_ndarray(format="rgb24"))
-            if i >= idx[-1]:
+        if auto:
+            s.thread_type = "AUTO"
+        for i, f in enumerate(c.decode(video=0)):
+            if i > idx[-1]:
                 break
-    return frames
+            if i in keep:
+                kept.append(f)
+        return [f.to_ndarray(format="rgb24") for f in kept]
 
 
 def seek(path, k):
@@ -61,5 +65,6 @@ for line in sys.stdin:
     parts = line.split()
     if not parts:
         continue
-    frames = (decode if parts[0] == "decode" else seek)(parts[1], int(parts[2]))
+    path, k = parts[1], int(parts[2])
+    frames = decode(path, k) if parts[0] == "decode" else decode(path, k, True) if parts[0] == "decode_auto" else seek(path, k)
     print(len(frames), sum(int(f.reshape(-1)[::997].sum()) for f in frames), flush=True)

@@ -1,15 +1,18 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
+using Multimodal.Interop;
+
 namespace Multimodal.Media.Images;
 
 /// <summary>Where the native codec libraries (libjpeg-turbo's TurboJPEG and libwebp) are loaded from.</summary>
 /// <remarks>
 /// <para>
-/// Each library is probed in this order: the explicit path set here, the library's SONAME in each
-/// <see cref="SearchDirectories"/> entry, the SONAME through the system loader (<c>libturbojpeg.so.0</c>,
-/// <c>libwebp.so.7</c>), then plain names (<c>libturbojpeg.so</c>, <c>turbojpeg</c>, …). On Debian and Ubuntu,
-/// <c>apt-get install libturbojpeg0 libwebp7</c> provides both.
+/// Each library is probed in this order: the explicit path set here, its file names in each
+/// <see cref="NativeLibraryOptions.SearchDirectories"/> entry and in the application's own folders (<c>runtimes/&lt;rid&gt;/native</c>,
+/// then the base directory), the SONAME through the system loader (<c>libturbojpeg.so.0</c>, <c>libwebp.so.7</c>), then
+/// plain names (<c>libturbojpeg.so</c>, <c>turbojpeg</c>, …). On Debian and Ubuntu, <c>apt-get install libturbojpeg0 libwebp7</c>
+/// provides both. See <see cref="NativeLibraryLoader"/> for the details.
 /// </para>
 /// <para>
 /// Configure <see cref="Shared"/> before the first JPEG or WebP is decoded: the instance is frozen once a library
@@ -21,13 +24,13 @@ namespace Multimodal.Media.Images;
 ///     .AddSearchDirectory("/opt/webp/lib");
 /// </code>
 /// </remarks>
-public sealed class ImageCodecLibraryOptions
+public sealed class ImageCodecLibraryOptions : NativeLibraryOptions
 {
-    private readonly Lock _lock = new();
-    private readonly List<string> _searchDirectories = [];
-    private string? _turboJpegPath;
-    private string? _webPPath;
-    private bool _frozen;
+    /// <summary>Initializes a new instance with no explicit paths and no search directories.</summary>
+    public ImageCodecLibraryOptions()
+        : base("ImageCodecLibraryOptions.Shared", "the first JPEG or WebP is decoded")
+    {
+    }
 
     /// <summary>Gets the options the decoders in this assembly load their native libraries with.</summary>
     public static ImageCodecLibraryOptions Shared { get; } = new();
@@ -37,22 +40,8 @@ public sealed class ImageCodecLibraryOptions
     /// <exception cref="InvalidOperationException">The options are frozen because a library has already loaded from them.</exception>
     public string? TurboJpegPath
     {
-        get
-        {
-            lock (_lock)
-            {
-                return _turboJpegPath;
-            }
-        }
-
-        set
-        {
-            lock (_lock)
-            {
-                ThrowIfFrozen();
-                _turboJpegPath = value;
-            }
-        }
+        get => GetLibraryPath(Interop.NativeLibraries.TurboJpegName);
+        set => SetLibraryPath(Interop.NativeLibraries.TurboJpegName, value);
     }
 
     /// <summary>Gets or sets the full path of the libwebp library, tried before any other location.</summary>
@@ -60,47 +49,8 @@ public sealed class ImageCodecLibraryOptions
     /// <exception cref="InvalidOperationException">The options are frozen because a library has already loaded from them.</exception>
     public string? WebPPath
     {
-        get
-        {
-            lock (_lock)
-            {
-                return _webPPath;
-            }
-        }
-
-        set
-        {
-            lock (_lock)
-            {
-                ThrowIfFrozen();
-                _webPPath = value;
-            }
-        }
-    }
-
-    /// <summary>Gets the extra folders searched for the libraries' SONAMEs, in order.</summary>
-    /// <value>The default is empty.</value>
-    public IReadOnlyList<string> SearchDirectories
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _searchDirectories];
-            }
-        }
-    }
-
-    /// <summary>Gets whether a library has loaded from these options, so that they can no longer change.</summary>
-    public bool IsFrozen
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _frozen;
-            }
-        }
+        get => GetLibraryPath(Interop.NativeLibraries.WebPName);
+        set => SetLibraryPath(Interop.NativeLibraries.WebPName, value);
     }
 
     /// <summary>Sets <see cref="TurboJpegPath"/>.</summary>
@@ -127,37 +77,14 @@ public sealed class ImageCodecLibraryOptions
         return this;
     }
 
-    /// <summary>Adds a folder to <see cref="SearchDirectories"/>.</summary>
+    /// <summary>Adds a folder to <see cref="NativeLibraryOptions.SearchDirectories"/>.</summary>
     /// <param name="directory">A folder that holds the libraries.</param>
     /// <returns>This instance, for chaining.</returns>
     /// <exception cref="ArgumentException"><paramref name="directory"/> is empty.</exception>
     /// <exception cref="InvalidOperationException">The options are frozen.</exception>
     public ImageCodecLibraryOptions AddSearchDirectory(string directory)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        lock (_lock)
-        {
-            ThrowIfFrozen();
-            _searchDirectories.Add(directory);
-        }
-
+        AddSearchDirectoryCore(directory);
         return this;
-    }
-
-    /// <summary>Freezes the options; called once a library has loaded from them.</summary>
-    internal void Freeze()
-    {
-        lock (_lock)
-        {
-            _frozen = true;
-        }
-    }
-
-    private void ThrowIfFrozen()
-    {
-        if (_frozen)
-        {
-            throw new InvalidOperationException("The native codec libraries have already been loaded with these options; configure ImageCodecLibraryOptions.Shared before the first JPEG or WebP is decoded.");
-        }
     }
 }

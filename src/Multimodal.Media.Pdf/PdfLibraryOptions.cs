@@ -1,14 +1,18 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
+using Multimodal.Interop;
+using Multimodal.Media.Pdf.Interop;
+
 namespace Multimodal.Media.Pdf;
 
 /// <summary>Where the native libraries behind <see cref="PdfDocument"/> and <see cref="PdfRasterizer"/> (poppler-glib and cairo) are loaded from.</summary>
 /// <remarks>
 /// <para>
-/// poppler-glib is loaded first, probed in this order: <see cref="PopplerGlibPath"/>, its SONAME
-/// (<c>libpoppler-glib.so.8</c>) in each <see cref="SearchDirectories"/> entry, the SONAME through the system loader,
-/// then plain names. cairo is probed the same way (<see cref="CairoPath"/>, <c>libcairo.so.2</c>, …). GLib and GObject
+/// poppler-glib is loaded first, probed in this order: <see cref="PopplerGlibPath"/>, its file names
+/// (<c>libpoppler-glib.so.8</c>, …) in each <see cref="NativeLibraryOptions.SearchDirectories"/> entry and in the application's
+/// own folders (<c>runtimes/&lt;rid&gt;/native</c>, then the base directory), the SONAME through the system loader, then plain
+/// names (see <see cref="NativeLibraryLoader"/>). cairo is probed the same way (<see cref="CairoPath"/>, <c>libcairo.so.2</c>, …). GLib and GObject
 /// are the copies poppler-glib itself links against (found by SONAME once poppler-glib is loaded). On Debian and
 /// Ubuntu, <c>apt-get install libpoppler-glib8 libcairo2</c> provides them all.
 /// </para>
@@ -20,13 +24,13 @@ namespace Multimodal.Media.Pdf;
 /// PdfLibraryOptions.Shared.WithPopplerGlibPath("/opt/poppler/lib/libpoppler-glib.so.8");
 /// </code>
 /// </remarks>
-public sealed class PdfLibraryOptions
+public sealed class PdfLibraryOptions : NativeLibraryOptions
 {
-    private readonly Lock _lock = new();
-    private readonly List<string> _searchDirectories = [];
-    private string? _popplerGlibPath;
-    private string? _cairoPath;
-    private bool _frozen;
+    /// <summary>Initializes a new instance with no explicit paths and no search directories.</summary>
+    public PdfLibraryOptions()
+        : base("PdfLibraryOptions.Shared", "the first PDF is opened")
+    {
+    }
 
     /// <summary>Gets the options this assembly loads its native libraries with.</summary>
     public static PdfLibraryOptions Shared { get; } = new();
@@ -36,22 +40,8 @@ public sealed class PdfLibraryOptions
     /// <exception cref="InvalidOperationException">The options are frozen because a library has already loaded from them.</exception>
     public string? PopplerGlibPath
     {
-        get
-        {
-            lock (_lock)
-            {
-                return _popplerGlibPath;
-            }
-        }
-
-        set
-        {
-            lock (_lock)
-            {
-                ThrowIfFrozen();
-                _popplerGlibPath = value;
-            }
-        }
+        get => GetLibraryPath(PdfNativeLibraries.PopplerName);
+        set => SetLibraryPath(PdfNativeLibraries.PopplerName, value);
     }
 
     /// <summary>Gets or sets the full path of libcairo, tried before any other location.</summary>
@@ -59,47 +49,8 @@ public sealed class PdfLibraryOptions
     /// <exception cref="InvalidOperationException">The options are frozen because a library has already loaded from them.</exception>
     public string? CairoPath
     {
-        get
-        {
-            lock (_lock)
-            {
-                return _cairoPath;
-            }
-        }
-
-        set
-        {
-            lock (_lock)
-            {
-                ThrowIfFrozen();
-                _cairoPath = value;
-            }
-        }
-    }
-
-    /// <summary>Gets the extra folders searched for the libraries' SONAMEs, in order.</summary>
-    /// <value>The default is empty.</value>
-    public IReadOnlyList<string> SearchDirectories
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _searchDirectories];
-            }
-        }
-    }
-
-    /// <summary>Gets whether a library has loaded from these options, so that they can no longer change.</summary>
-    public bool IsFrozen
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _frozen;
-            }
-        }
+        get => GetLibraryPath(PdfNativeLibraries.CairoName);
+        set => SetLibraryPath(PdfNativeLibraries.CairoName, value);
     }
 
     /// <summary>Sets <see cref="PopplerGlibPath"/>.</summary>
@@ -126,37 +77,14 @@ public sealed class PdfLibraryOptions
         return this;
     }
 
-    /// <summary>Adds a folder to <see cref="SearchDirectories"/>.</summary>
+    /// <summary>Adds a folder to <see cref="NativeLibraryOptions.SearchDirectories"/>.</summary>
     /// <param name="directory">A folder that holds the libraries.</param>
     /// <returns>This instance, for chaining.</returns>
     /// <exception cref="ArgumentException"><paramref name="directory"/> is empty.</exception>
     /// <exception cref="InvalidOperationException">The options are frozen.</exception>
     public PdfLibraryOptions AddSearchDirectory(string directory)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        lock (_lock)
-        {
-            ThrowIfFrozen();
-            _searchDirectories.Add(directory);
-        }
-
+        AddSearchDirectoryCore(directory);
         return this;
-    }
-
-    /// <summary>Freezes the options; called once a library has loaded from them.</summary>
-    internal void Freeze()
-    {
-        lock (_lock)
-        {
-            _frozen = true;
-        }
-    }
-
-    private void ThrowIfFrozen()
-    {
-        if (_frozen)
-        {
-            throw new InvalidOperationException("The PDF native libraries have already been loaded with these options; configure PdfLibraryOptions.Shared before the first PDF is opened.");
-        }
     }
 }

@@ -5,81 +5,53 @@ using System.Runtime.CompilerServices;
 
 namespace Multimodal.Media.Video;
 
-/// <summary>Options of an <see cref="FfmpegVideoFrameSource"/>.</summary>
+/// <summary>Options of an <see cref="FfmpegVideoFrameSource"/>: the <see cref="VideoOpenOptions"/> and <see cref="VideoDecodeOptions"/> each request uses.</summary>
 public sealed class FfmpegVideoFrameSourceOptions
 {
-    private int _maxDegreeOfParallelism = 1;
-    private int _decoderThreads;
-    private int? _width;
-    private int? _height;
+    private VideoOpenOptions _open = new();
+    private VideoDecodeOptions _decode = new();
 
     /// <summary>Gets or sets how many independent demuxer/decoder instances decode one video at once.</summary>
     /// <value>The default is 1. Stream sources always use 1; file and memory sources open the input once per instance.</value>
     /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
-    public int MaxDegreeOfParallelism
-    {
-        get => _maxDegreeOfParallelism;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            _maxDegreeOfParallelism = value;
-        }
-    }
+    public int MaxDegreeOfParallelism { get => _decode.MaxDegreeOfParallelism; set => _decode.MaxDegreeOfParallelism = value; }
 
     /// <summary>Gets or sets the number of threads each decoder uses (FFmpeg's <c>threads</c> option).</summary>
     /// <value>The default is 0: FFmpeg picks one per core.</value>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
-    public int DecoderThreads
-    {
-        get => _decoderThreads;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
-            _decoderThreads = value;
-        }
-    }
+    public int DecoderThreads { get => _open.DecoderThreads; set => _open.DecoderThreads = value; }
 
     /// <summary>Gets or sets the output width; frames are resized by swscale while converting (bilinear, as PyAV's <c>frame.reformat</c>).</summary>
     /// <value>The default is <see langword="null"/>: the frame's own width.</value>
     /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
-    public int? Width
-    {
-        get => _width;
-        set
-        {
-            if (value is { } v)
-            {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(v);
-            }
-
-            _width = value;
-        }
-    }
+    public int? Width { get => _decode.Width; set => _decode.Width = value; }
 
     /// <summary>Gets or sets the output height.</summary>
     /// <value>The default is <see langword="null"/>: the frame's own height.</value>
     /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
-    public int? Height
-    {
-        get => _height;
-        set
-        {
-            if (value is { } v)
-            {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(v);
-            }
-
-            _height = value;
-        }
-    }
+    public int? Height { get => _decode.Height; set => _decode.Height = value; }
 
     /// <summary>Gets or sets whether frames that no wanted frame depends on are skipped (see <see cref="VideoOpenOptions.SkipNonReferenceFrames"/>).</summary>
     /// <value>The default is <see langword="true"/>.</value>
-    public bool SkipNonReferenceFrames { get; set; } = true;
+    public bool SkipNonReferenceFrames { get => _open.SkipNonReferenceFrames; set => _open.SkipNonReferenceFrames = value; }
 
     /// <summary>Copies these options.</summary>
     /// <returns>A copy.</returns>
-    public FfmpegVideoFrameSourceOptions Clone() => (FfmpegVideoFrameSourceOptions)MemberwiseClone();
+    public FfmpegVideoFrameSourceOptions Clone() => new() { _open = _open.Clone(), _decode = _decode.Clone() };
+
+    /// <summary>Returns the options a request opens its video with.</summary>
+    /// <param name="mediaType">The media type reported in <see cref="InvalidMediaException"/>s.</param>
+    /// <returns>A new instance.</returns>
+    internal VideoOpenOptions ToOpenOptions(string? mediaType)
+    {
+        var options = _open.Clone();
+        options.MediaType = mediaType;
+        return options;
+    }
+
+    /// <summary>Returns the options a request decodes its frames with.</summary>
+    /// <returns>A new instance.</returns>
+    internal VideoDecodeOptions ToDecodeOptions() => _decode.Clone();
 }
 
 /// <summary>An <see cref="IVideoFrameSource"/> over FFmpeg 5.1: frame-exact sampling by seeking to keyframes and decoding forward, frames identical to PyAV 10's.</summary>
@@ -124,18 +96,8 @@ public sealed class FfmpegVideoFrameSource : IVideoFrameSource
 
     private async IAsyncEnumerable<VideoFrame> ReadCoreAsync(MediaSource source, FrameSampling sampling, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var openOptions = new VideoOpenOptions
-        {
-            DecoderThreads = _options.DecoderThreads,
-            SkipNonReferenceFrames = _options.SkipNonReferenceFrames,
-            MediaType = source.MediaType,
-        };
-        var decodeOptions = new VideoDecodeOptions
-        {
-            Width = _options.Width,
-            Height = _options.Height,
-            MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism,
-        };
+        var openOptions = _options.ToOpenOptions(source.MediaType);
+        var decodeOptions = _options.ToDecodeOptions();
 
         Stream? owned = null;
         try

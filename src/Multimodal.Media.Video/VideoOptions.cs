@@ -49,36 +49,12 @@ public sealed class VideoDecodeOptions
     /// <summary>Gets or sets the output width; swscale resizes while converting (bilinear, as PyAV's <c>frame.reformat(width, height, "rgb24")</c>).</summary>
     /// <value>The default is <see langword="null"/>: the frame's own width (as in PyAV, setting only one side does not keep the aspect ratio).</value>
     /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
-    public int? Width
-    {
-        get => _width;
-        set
-        {
-            if (value is { } v)
-            {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(v);
-            }
-
-            _width = value;
-        }
-    }
+    public int? Width { get => _width; set => _width = PositiveOrNull(value); }
 
     /// <summary>Gets or sets the output height.</summary>
     /// <value>The default is <see langword="null"/>: the frame's own height.</value>
     /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
-    public int? Height
-    {
-        get => _height;
-        set
-        {
-            if (value is { } v)
-            {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(v);
-            }
-
-            _height = value;
-        }
-    }
+    public int? Height { get => _height; set => _height = PositiveOrNull(value); }
 
     /// <summary>Gets or sets how many independent demuxer/decoder instances decode at once, each on its own share of the frames.</summary>
     /// <value>The default is 1. Stream inputs and streams without timestamps always use 1.</value>
@@ -96,4 +72,14 @@ public sealed class VideoDecodeOptions
     /// <summary>Copies these options.</summary>
     /// <returns>A copy.</returns>
     public VideoDecodeOptions Clone() => (VideoDecodeOptions)MemberwiseClone();
+
+    private static int? PositiveOrNull(int? value)
+    {
+        if (value is { } size)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size, nameof(value));
+        }
+
+        return value;
+    }
 }

@@ -22,6 +22,9 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
     private int _pages;
     private int _frames;
 
+    /// <summary>How many decoded video frames are preprocessed and encoded together (and at most held at once).</summary>
+    internal const int VideoEncodeBatch = 16;
+
     /// <summary>Starts another request on the same preparation (a chat session's next turn): earlier visual inputs keep their indices and embeddings, and the media limits count the whole conversation.</summary>
     public void BeginRequest(GenerationRequestInfo requestInfo, IReadOnlyDictionary<string, object?> requestProperties, IProgress<ProgressReport>? requestProgress)
     {
@@ -183,9 +186,13 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
         RequireEncoder("videos");
         var source = components.VideoFrameSource ?? throw new UnsupportedRequestException("The request has a video but no video frame source is configured. Add one with UseVideoFrameSource or the video media package.", "messages");
         var sampling = video.Sampling ?? FrameSampling.Uniform(options.DefaultVideoFrames);
+
+        // Frames are preprocessed and encoded in batches as they are decoded, so that a long video (thousands of frames)
+        // never holds more than one batch of decoded frames: only the encoder's outputs are kept.
+        var batch = new List<VideoFrame>(VideoEncodeBatch);
+        var embeddings = new List<DenseTensor<float>>();
+        var visualViews = new List<VisualView>();
         var start = Stopwatch.GetTimestamp();
-        var views = new List<ImageView>();
-        var frames = new List<VideoFrame>();
         await foreach (var frame in source.ReadFramesAsync(video, sampling, cancellationToken).ConfigureAwait(false))
         {
             if (++_frames > options.MaxVideoFramesPerRequest)
@@ -193,27 +200,60 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
                 throw new UnsupportedRequestException($"The request has more than {options.MaxVideoFramesPerRequest} video frames (MaxVideoFramesPerRequest). Sample fewer frames or raise the limit.", "messages");
             }
 
-            frames.Add(frame);
-            views.Add(new ImageView(frame.Image, ImageViewKind.Global));
-            if (frames.Count % 16 == 0)
+            batch.Add(frame);
+            if (batch.Count == VideoEncodeBatch)
             {
-                _progress?.Report(new ProgressReport($"{frames.Count} video frames read"));
+                _info.Preprocess += Stopwatch.GetElapsedTime(start);
+                await EncodeFramesAsync(batch, embeddings, visualViews, cancellationToken).ConfigureAwait(false);
+                _progress?.Report(new ProgressReport($"{embeddings.Count} video frames encoded"));
+                start = Stopwatch.GetTimestamp();
             }
         }
 
-        if (frames.Count == 0)
+        _info.Preprocess += Stopwatch.GetElapsedTime(start);
+        if (batch.Count > 0)
+        {
+            await EncodeFramesAsync(batch, embeddings, visualViews, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (embeddings.Count == 0)
         {
             throw new InvalidMediaException("The video yielded no frames; it may be empty or the sampling selected none.", video.Source.MediaType);
         }
 
-        _info.Preprocess += Stopwatch.GetElapsedTime(start);
-        _progress?.Report(new ProgressReport($"Encoding {frames.Count} video frames"));
-        var input = await EncodeAsync(VisualInputKind.Video, views, 0, 0, cancellationToken).ConfigureAwait(false);
-        var timed = input.Views.Select((v, i) => v with { FrameIndex = frames[i].Index, Timestamp = frames[i].Timestamp }).ToList();
-        return new PromptVisualPart(input with { Views = timed });
+        _progress?.Report(new ProgressReport($"Video: {embeddings.Count} frames encoded"));
+        var input = new VisualInput(_embeddings.Count, VisualInputKind.Video, visualViews, 0, 0);
+        _embeddings.Add(embeddings);
+        Log.VisualInputPrepared(logger, VisualInputKind.Video, input.Index, visualViews.Count, input.TokenCount);
+        return new PromptVisualPart(input);
+    }
+
+    /// <summary>Encodes a batch of decoded frames, appends their embeddings and views, and empties the batch.</summary>
+    private async Task EncodeFramesAsync(List<VideoFrame> batch, List<DenseTensor<float>> embeddings, List<VisualView> views, CancellationToken cancellationToken)
+    {
+        var merged = await EncodeViewsAsync([.. batch.Select(f => new ImageView(f.Image, ImageViewKind.Global))], cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            embeddings.Add(merged[i]);
+            views.Add(new VisualView(ImageViewKind.Global, 0, 0, merged[i].Dimension(0)) { FrameIndex = batch[i].Index, Timestamp = batch[i].Timestamp });
+        }
+
+        batch.Clear();
     }
 
     private async Task<VisualInput> EncodeAsync(VisualInputKind kind, IReadOnlyList<ImageView> views, int rows, int columns, CancellationToken cancellationToken)
+    {
+        var merged = await EncodeViewsAsync(views, cancellationToken).ConfigureAwait(false);
+        var index = _embeddings.Count;
+        _embeddings.Add(merged);
+        var visualViews = views.Select((v, i) => new VisualView(v.Kind, v.Row, v.Column, merged[i].Dimension(0))).ToList();
+        var input = new VisualInput(index, kind, visualViews, rows, columns);
+        Log.VisualInputPrepared(logger, kind, index, views.Count, input.TokenCount);
+        return input;
+    }
+
+    /// <summary>Preprocesses and encodes views and applies the token merger: one embedding matrix per view.</summary>
+    private async Task<DenseTensor<float>[]> EncodeViewsAsync(IReadOnlyList<ImageView> views, CancellationToken cancellationToken)
     {
         var encoder = components.VisionEncoder!;
         var start = Stopwatch.GetTimestamp();
@@ -241,12 +281,7 @@ internal sealed class RequestPreparation(ModelComponents components, MultimodalM
         }
 
         _info.VisionEncode += Stopwatch.GetElapsedTime(start);
-        var index = _embeddings.Count;
-        _embeddings.Add(merged);
-        var visualViews = views.Select((v, i) => new VisualView(v.Kind, v.Row, v.Column, merged[i].Dimension(0))).ToList();
-        var input = new VisualInput(index, kind, visualViews, rows, columns);
-        Log.VisualInputPrepared(logger, kind, index, views.Count, input.TokenCount);
-        return input;
+        return merged;
     }
 
     private Dictionary<string, object?> SplitOptions(VisualInputKind kind) => new(_properties, StringComparer.Ordinal)

@@ -57,7 +57,7 @@ public class MediaPipelineTests
     }
 
     [Fact]
-    public async Task AVideo_IsSampledUniformlyByDefault_AndEncodedInOneBatch()
+    public async Task AVideo_IsSampledUniformlyByDefault_AndASmallOneIsEncodedInOneBatch()
     {
         var t = new TestModel();
         using var model = t.Builder().UseVideoFrameSource(new TestVideoFrameSource(100)).ConfigureOptions(o => o.DefaultVideoFrames = 8).Build();
@@ -71,7 +71,28 @@ public class MediaPipelineTests
         Assert.Equal(TimeSpan.FromSeconds(9.9), video.Views[^1].Timestamp);
         Assert.Equal(8, Assert.Single(t.Encoder.Calls).Count);
         Assert.Equal(8 * t.Encoder.TokensPerView, result.Usage.VisualTokens);
-        Assert.Contains("Encoding 8 video frames", progress.Stages);
+        Assert.Contains("Video: 8 frames encoded", progress.Stages);
+    }
+
+    [Fact]
+    public async Task ALongVideo_StreamsThroughTheEncoderInBatches_WithoutHoldingItsDecodedFrames()
+    {
+        // 2,000 sampled frames (as from an hour of video): frames are encoded 16 at a time as they are decoded, and
+        // frames already encoded can be collected while decoding goes on.
+        var t = new TestModel();
+        var source = new TrackingVideoFrameSource(2000);
+        using var model = t.Builder().UseVideoFrameSource(source).ConfigureOptions(o => o.MaxVideoFramesPerRequest = 2000).Build();
+
+        // The test decoder's 4,096 positions cannot take 8,000 visual tokens: the request fails after every frame went
+        // through the encoder, which is what this test is about.
+        var ex = await Assert.ThrowsAsync<ContextLengthExceededException>(() => model.GenerateAsync([new ChatMessage(ChatRole.User, [new VideoContent(MediaSource.FromBytes(new byte[] { 1 }, "video/mp4"), FrameSampling.EveryNth(1)), new TextContent("Caption.")])]));
+
+        var video = t.Template.Conversations[0].Messages[0].Parts.OfType<PromptVisualPart>().Single().Input;
+        Assert.Equal(Enumerable.Range(0, 2000), video.Views.Select(v => v.FrameIndex));
+        Assert.Equal(2000 * t.Encoder.TokensPerView, ex.VisualTokenCount);
+        Assert.Equal(125, t.Encoder.Calls.Count);
+        Assert.All(t.Encoder.Calls, c => Assert.Equal(16, c.Count));
+        Assert.True(source.MaxAlive <= 64, $"{source.MaxAlive} decoded frames were still alive while later frames were decoded");
     }
 
     [Fact]
@@ -115,5 +136,31 @@ public class MediaPipelineTests
         using var model = t.Builder().UseTokenMerger(merger, TokenMergerPlacement.InEncoderLayers).Build();
         await model.GenerateAsync([new ChatMessage(ChatRole.User, [ImageContent.FromPixels(new ImageFrame(2, 2, ImagePixelFormat.Rgb24, new byte[12]))])]);
         Assert.Same(merger, Assert.Single(t.Encoder.Options)!.LayerMerger);
+    }
+
+    /// <summary>Yields frames of 32×32 pixels and, every 100 frames, counts how many earlier frames are still reachable after a full collection.</summary>
+    private sealed class TrackingVideoFrameSource(int frameCount) : IVideoFrameSource
+    {
+        private readonly List<WeakReference<ImageFrame>> _yielded = [];
+
+        public int MaxAlive { get; private set; }
+
+        public async IAsyncEnumerable<VideoFrame> ReadFramesAsync(VideoContent video, FrameSampling sampling, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            foreach (var index in sampling.SelectFrames(frameCount, 30))
+            {
+                await Task.Yield();
+                if (index % 100 == 99)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    MaxAlive = Math.Max(MaxAlive, _yielded.Count(w => w.TryGetTarget(out _)));
+                }
+
+                var image = new ImageFrame(32, 32, ImagePixelFormat.Rgb24, new byte[32 * 32 * 3]);
+                _yielded.Add(new WeakReference<ImageFrame>(image));
+                yield return new VideoFrame(index, TimeSpan.FromSeconds(index / 30.0), image);
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 using System.Reflection;
 using System.Runtime.InteropServices;
+using Multimodal.Interop;
 using Multimodal.Media.Images.Interop.TurboJpeg;
 using Multimodal.Media.Images.Interop.WebP;
 
@@ -19,15 +20,22 @@ public sealed class NativeCodecLibraryTests
             .WithTurboJpegPath("/nonexistent/libturbojpeg.so.0")
             .AddSearchDirectory("/also/missing");
         var spec = NativeLibraries.TurboJpegSpec with { SoNames = ["libturbojpeg-does-not-exist.so.0"], PlainNames = ["turbojpeg-does-not-exist"] };
-        var library = new NativeCodecLibrary(spec, options);
+        var library = new NativeLibraryLoader(spec, options);
 
         // Act
         var ex = Assert.Throws<NativeLibraryException>(() => library.GetHandle());
 
         // Assert
         Assert.Equal("turbojpeg", ex.LibraryName);
+        string[] fileNames = ["libturbojpeg-does-not-exist.so.0", "turbojpeg-does-not-exist"];
+        var appLocal = new[] { Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native"), AppContext.BaseDirectory };
         Assert.Equal(
-            ["/nonexistent/libturbojpeg.so.0", Path.Combine("/also/missing", "libturbojpeg-does-not-exist.so.0"), "libturbojpeg-does-not-exist.so.0", "turbojpeg-does-not-exist"],
+            [
+                "/nonexistent/libturbojpeg.so.0",
+                .. fileNames.Select(f => Path.Combine("/also/missing", f)),
+                .. appLocal.SelectMany(d => fileNames.Select(f => Path.Combine(d, f))),
+                .. fileNames,
+            ],
             ex.PathsTried);
         Assert.Contains("apt-get install libturbojpeg0", ex.Message, StringComparison.Ordinal);
         Assert.Contains("/nonexistent/libturbojpeg.so.0", ex.Message, StringComparison.Ordinal);
@@ -43,7 +51,7 @@ public sealed class NativeCodecLibraryTests
     {
         var spec = NativeLibraries.WebPSpec with { SoNames = ["libwebp-does-not-exist.so.7"], PlainNames = [] };
 
-        var ex = Assert.Throws<NativeLibraryException>(() => new NativeCodecLibrary(spec, new ImageCodecLibraryOptions()).GetHandle());
+        var ex = Assert.Throws<NativeLibraryException>(() => new NativeLibraryLoader(spec, new ImageCodecLibraryOptions()).GetHandle());
 
         Assert.Equal("webp", ex.LibraryName);
         Assert.Contains("apt-get install libwebp7", ex.Message, StringComparison.Ordinal);
@@ -55,7 +63,7 @@ public sealed class NativeCodecLibraryTests
         // libwebp is a real library, but it does not export the TurboJPEG API.
         var spec = NativeLibraries.TurboJpegSpec with { SoNames = ["libwebp.so.7"], PlainNames = [] };
 
-        var ex = Assert.Throws<NativeLibraryException>(() => new NativeCodecLibrary(spec, new ImageCodecLibraryOptions()).GetHandle());
+        var ex = Assert.Throws<NativeLibraryException>(() => new NativeLibraryLoader(spec, new ImageCodecLibraryOptions()).GetHandle());
 
         Assert.Contains("does not export tjInitDecompress", ex.Message, StringComparison.Ordinal);
         Assert.Contains("libwebp.so.7", ex.Message, StringComparison.Ordinal);
@@ -66,7 +74,7 @@ public sealed class NativeCodecLibraryTests
     {
         var spec = NativeLibraries.WebPSpec with { CheckVersion = _ => "its decoder version is 0.6.1, older than the required 1.0.0" };
 
-        var ex = Assert.Throws<NativeLibraryException>(() => new NativeCodecLibrary(spec, new ImageCodecLibraryOptions()).GetHandle());
+        var ex = Assert.Throws<NativeLibraryException>(() => new NativeLibraryLoader(spec, new ImageCodecLibraryOptions()).GetHandle());
 
         Assert.Contains("cannot be used: its decoder version is 0.6.1", ex.Message, StringComparison.Ordinal);
     }
@@ -75,8 +83,8 @@ public sealed class NativeCodecLibraryTests
     public void TheInstalledLibraries_LoadAndPassTheirChecks()
     {
         var options = new ImageCodecLibraryOptions();
-        var turbo = new NativeCodecLibrary(NativeLibraries.TurboJpegSpec, options);
-        var webp = new NativeCodecLibrary(NativeLibraries.WebPSpec, options);
+        var turbo = new NativeLibraryLoader(NativeLibraries.TurboJpegSpec, options);
+        var webp = new NativeLibraryLoader(NativeLibraries.WebPSpec, options);
 
         Assert.NotEqual(IntPtr.Zero, turbo.GetHandle());
         Assert.NotEqual(IntPtr.Zero, webp.GetHandle());
@@ -93,7 +101,7 @@ public sealed class NativeCodecLibraryTests
     public void AnExplicitPath_IsTriedFirst()
     {
         var options = new ImageCodecLibraryOptions().WithWebPPath("/usr/lib/x86_64-linux-gnu/libwebp.so.7");
-        var webp = new NativeCodecLibrary(NativeLibraries.WebPSpec, options);
+        var webp = new NativeLibraryLoader(NativeLibraries.WebPSpec, options);
 
         webp.GetHandle();
 

@@ -1,7 +1,7 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
-using Multimodal.Media.Pdf.Interop;
+using Multimodal.Interop;
 
 namespace Multimodal.Media.Pdf.Interop;
 
@@ -25,7 +25,7 @@ public sealed class InteropTests
     {
         var options = new PdfLibraryOptions().WithPopplerGlibPath("/nonexistent/libpoppler-glib.so.8").AddSearchDirectory("/nonexistent/lib");
         var spec = PdfNativeLibraries.PopplerSpec with { SoNames = ["libpoppler-glib-does-not-exist.so.8"], PlainNames = [] };
-        var loader = new PdfNativeLibrary(spec, options);
+        var loader = new NativeLibraryLoader(spec, options);
 
         var ex = Assert.Throws<NativeLibraryException>(() => loader.GetHandle());
 
@@ -42,7 +42,7 @@ public sealed class InteropTests
         // libcairo is a real library but does not export poppler's functions.
         var spec = PdfNativeLibraries.PopplerSpec with { SoNames = ["libcairo.so.2"], PlainNames = [] };
 
-        var ex = Assert.Throws<NativeLibraryException>(() => new PdfNativeLibrary(spec, new PdfLibraryOptions()).GetHandle());
+        var ex = Assert.Throws<NativeLibraryException>(() => new NativeLibraryLoader(spec, new PdfLibraryOptions()).GetHandle());
 
         Assert.Contains("does not export poppler_get_version", ex.Message, StringComparison.Ordinal);
     }
