@@ -13,7 +13,7 @@ namespace Multimodal.Benchmarks;
 /// process keeps the same document open and times only <c>page.get_pixmap(matrix=fitz.Matrix(2, 2))</c> followed by
 /// <c>Image.frombytes("RGB", …)</c> (eng/media/bench_pdf_server.py). Ours is poppler-glib + cairo through
 /// <see cref="PdfDocument.RenderPage"/>. With <c>Pipeline = render+aria</c> both sides also run Aria's preprocessing
-/// (split off, 980 px, normalised float32), i.e. the time to model-ready tensors. <c>Scope = page</c> renders page 1 of
+/// (split_image on, as for PDF pages; 980 px crops, normalised float32), i.e. the time to model-ready tensors. <c>Scope = page</c> renders page 1 of
 /// an open document; <c>Scope = document</c> opens the 10-page file from memory and renders every page (ours through
 /// <see cref="PdfRasterizer"/>, in parallel, yielded in order; PyMuPDF in a loop).
 /// </summary>
@@ -29,6 +29,8 @@ public class PdfBenchmarks
 
     [Params("render", "render+aria")]
     public string Pipeline { get; set; } = "render";
+
+    private static readonly Dictionary<string, object?> SplitOn = new() { [ImageSplitOptionKeys.SplitImage] = true };
 
     private bool Aria => Pipeline == "render+aria";
 
@@ -96,6 +98,6 @@ public class PdfBenchmarks
 
     private string Finish(ImageFrame frame) =>
         Aria
-            ? AriaImagePreprocessor.Aria.Preprocess(frame).PixelValues.Count.ToString(CultureInfo.InvariantCulture)
+            ? AriaImagePreprocessor.Aria.Preprocess(frame, SplitOn).PixelValues.Count.ToString(CultureInfo.InvariantCulture)
             : $"{frame.Width}x{frame.Height}";
 }

@@ -4,4 +4,6 @@
 using BenchmarkDotNet.Running;
 using Multimodal.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(BenchmarkConfig).Assembly).Run(args, BenchmarkConfig.Create(args));
+// Our own flags (--standard, --monitoring, --inprocess) choose the job; BenchmarkDotNet sees the rest.
+string[] ours = ["--standard", "--monitoring", "--inprocess"];
+BenchmarkSwitcher.FromAssembly(typeof(BenchmarkConfig).Assembly).Run([.. args.Where(a => !ours.Contains(a))], BenchmarkConfig.Create(args));

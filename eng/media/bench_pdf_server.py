@@ -2,7 +2,8 @@
 """Benchmark peer for PDF rendering: PyMuPDF 1.21.1 (python3-fitz) kept loaded, timing only the work.
 
 The pipeline is the seed's: page.get_pixmap(matrix=fitz.Matrix(2, 2)) then Image.frombytes("RGB", ...), optionally
-followed by Aria's preprocessing (eng/images/family_pixels.py: split, keep-ratio resize, pad, normalise to float32).
+followed by Aria's preprocessing with split_image on, as Aria's PDF recipe uses it (eng/images/family_pixels.py: split,
+keep-ratio resize, pad, normalise to float32).
 
 Protocol (one line each way): "open <path>" loads the file's bytes and opens it, answering the page count;
 "page <n> <aria|none>" renders page n (1-based) of the open document, answering "<width>x<height>" or the number of
@@ -26,7 +27,7 @@ def render(page, aria):
     pix = page.get_pixmap(matrix=ZOOM)
     img = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
     if aria:
-        return str(len(fp.aria(img, {})[0]))
+        return str(len(fp.aria(img, {"split_image": True})[0]))
     return f"{img.width}x{img.height}"
 
 

@@ -159,20 +159,22 @@ public sealed partial class PdfDocumentTests(ITestOutputHelper output)
         Assert.Equal(3, pdf.Metadata.PageCount);
     }
 
-    [Fact]
-    public void Encrypted_WithoutPassword_AsksForOne()
+    // Bad input must fail, not hang: the timeout turns a hang into a failure.
+    [Fact(Timeout = 30_000)]
+    public async Task Encrypted_WithoutPassword_AsksForOne()
     {
-        var ex = Assert.Throws<InvalidMediaException>(() => PdfDocument.Open(PdfTestData.Encrypted));
+        var ex = await Assert.ThrowsAsync<InvalidMediaException>(() => Task.Run(() => PdfDocument.Open(PdfTestData.Encrypted)));
 
         Assert.Contains("encrypted", ex.Message, StringComparison.Ordinal);
         Assert.Contains("PdfContent.Password", ex.Message, StringComparison.Ordinal);
         Assert.Equal(MediaTypes.Pdf, ex.MediaType);
     }
 
-    [Fact]
-    public void Encrypted_WithAWrongPassword_SaysSo()
+    // Bad input must fail, not hang: the timeout turns a hang into a failure.
+    [Fact(Timeout = 30_000)]
+    public async Task Encrypted_WithAWrongPassword_SaysSo()
     {
-        var ex = Assert.Throws<InvalidMediaException>(() => PdfDocument.Open(PdfTestData.Encrypted, "not-the-password"));
+        var ex = await Assert.ThrowsAsync<InvalidMediaException>(() => Task.Run(() => PdfDocument.Open(PdfTestData.Encrypted, "not-the-password")));
 
         Assert.Contains("encrypted", ex.Message, StringComparison.Ordinal);
         Assert.Contains("wrong", ex.Message, StringComparison.Ordinal);
@@ -195,28 +197,31 @@ public sealed partial class PdfDocumentTests(ITestOutputHelper output)
         Assert.Equal(new byte[] { 204, 51, 51 }, red, new ToleranceComparer(3));
     }
 
-    [Fact]
-    public void Truncated_IsRejectedAsTruncated()
+    // Bad input must fail, not hang: the timeout turns a hang into a failure.
+    [Fact(Timeout = 30_000)]
+    public async Task Truncated_IsRejectedAsTruncated()
     {
-        var ex = Assert.Throws<InvalidMediaException>(() => PdfDocument.Open(PdfTestData.Truncated));
+        var ex = await Assert.ThrowsAsync<InvalidMediaException>(() => Task.Run(() => PdfDocument.Open(PdfTestData.Truncated)));
 
         Assert.Contains("truncated", ex.Message, StringComparison.Ordinal);
         Assert.Contains("%%EOF", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void TextFileNamedPdf_IsRejectedAsNotAPdf()
+    // Bad input must fail, not hang: the timeout turns a hang into a failure.
+    [Fact(Timeout = 30_000)]
+    public async Task TextFileNamedPdf_IsRejectedAsNotAPdf()
     {
-        var ex = Assert.Throws<InvalidMediaException>(() => PdfDocument.Open(PdfTestData.NotAPdf));
+        var ex = await Assert.ThrowsAsync<InvalidMediaException>(() => Task.Run(() => PdfDocument.Open(PdfTestData.NotAPdf)));
 
         Assert.Contains("not a PDF", ex.Message, StringComparison.Ordinal);
         Assert.Contains("This is a plain text", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void CorruptBody_IsRejectedAsDamaged_WithPopplersReason()
+    // Bad input must fail, not hang: the timeout turns a hang into a failure.
+    [Fact(Timeout = 30_000)]
+    public async Task CorruptBody_IsRejectedAsDamaged_WithPopplersReason()
     {
-        var ex = Assert.Throws<InvalidMediaException>(() => PdfDocument.Open(PdfTestData.Corrupt));
+        var ex = await Assert.ThrowsAsync<InvalidMediaException>(() => Task.Run(() => PdfDocument.Open(PdfTestData.Corrupt)));
 
         Assert.Contains("damaged", ex.Message, StringComparison.Ordinal);
         Assert.Contains("poppler:", ex.Message, StringComparison.Ordinal);
