@@ -155,7 +155,8 @@ internal static class AskCommand
         },
     };
 
-    private static void RequireFile(FileInfo file, string option)
+    /// <summary>Fails with one clear line when an input file named by an option does not exist.</summary>
+    internal static void RequireFile(FileInfo file, string option)
     {
         if (!file.Exists)
         {

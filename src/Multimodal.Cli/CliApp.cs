@@ -119,9 +119,13 @@ internal static class CliApp
     /// <returns>A single line starting with <c>error:</c>.</returns>
     internal static string FormatError(Exception ex)
     {
-        var message = ex is MultimodalException or ArgumentException or IOException or UnauthorizedAccessException or FormatException
-            ? ex.Message
-            : $"unexpected {ex.GetType().Name}: {ex.Message} (run with --verbose for details)";
+        var message = ex switch
+        {
+            // ArgumentException appends " (Parameter 'name')", which means nothing to someone at a command line.
+            ArgumentException { ParamName: { } name } a => a.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal),
+            MultimodalException or ArgumentException or IOException or UnauthorizedAccessException or FormatException => ex.Message,
+            _ => $"unexpected {ex.GetType().Name}: {ex.Message} (run with --verbose for details)",
+        };
         return "error: " + message.ReplaceLineEndings(" ");
     }
 }

@@ -46,7 +46,7 @@ internal static class MediaCommands
             JsonObject json;
             if (pdfFile is not null)
             {
-                RequireFile(pdfFile, "--pdf");
+                AskCommand.RequireFile(pdfFile, "--pdf");
                 using var document = PdfDocument.Open(pdfFile.FullName, parse.GetValue(password));
                 var m = document.Metadata;
                 var pages = new JsonArray();
@@ -72,7 +72,7 @@ internal static class MediaCommands
             }
             else
             {
-                RequireFile(videoFile!, "--video");
+                AskCommand.RequireFile(videoFile!, "--video");
                 using var file = VideoFile.Open(videoFile!.FullName);
                 var info = file.Info;
                 json = new JsonObject
@@ -109,7 +109,7 @@ internal static class MediaCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             var file = parse.GetRequiredValue(video);
-            RequireFile(file, "--video");
+            AskCommand.RequireFile(file, "--video");
             var n = parse.GetValue(count);
             var list = parse.GetValue(indices);
             if ((n is null) == (list is null))
@@ -124,16 +124,7 @@ internal static class MediaCommands
 
             using var source = VideoFile.Open(file.FullName);
             var info = source.Info;
-            IReadOnlyList<int> selected;
-            try
-            {
-                selected = sampling.SelectFrames(info.FrameCount, info.FramesPerSecond);
-            }
-            catch (ArgumentOutOfRangeException ex)
-            {
-                throw new ArgumentException(ex.Message.Split(" (Parameter", 2)[0], ex);
-            }
-
+            var selected = sampling.SelectFrames(info.FrameCount, info.FramesPerSecond);
             var frameWidth = width ?? info.Width;
             var frameHeight = height ?? info.Height;
             var frames = new JsonArray();
@@ -179,7 +170,7 @@ internal static class MediaCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             var file = parse.GetRequiredValue(pdf);
-            RequireFile(file, "--pdf");
+            AskCommand.RequireFile(file, "--pdf");
             var z = parse.GetValue(zoom);
             var side = parse.GetValue(maxSide);
             if (z is not null && side is not null)
@@ -270,13 +261,5 @@ internal static class MediaCommands
         }
 
         throw new ArgumentException($"--size must be WIDTHxHEIGHT with positive integers, for example 336x336 (got '{text}').");
-    }
-
-    private static void RequireFile(FileInfo file, string option)
-    {
-        if (!file.Exists)
-        {
-            throw new ArgumentException($"{option}: file '{file.FullName}' does not exist.");
-        }
     }
 }

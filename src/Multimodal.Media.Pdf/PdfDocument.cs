@@ -282,7 +282,7 @@ public sealed class PdfDocument : IDisposable
                     MediaTypes.Pdf);
             }
 
-            var pixels = new byte[checked(width * height * 3)];
+            var pixels = GC.AllocateUninitializedArray<byte>(checked(width * height * 3)); // every byte is written below
             using (var surface = CairoNative.ImageSurfaceCreate(CairoNative.FormatRgb24, width, height))
             {
                 ThrowIfFailed(CairoNative.SurfaceStatus(surface), pageNumber, "creating the image surface");
