@@ -65,6 +65,10 @@ if [ "$need_npm" -eq 1 ]; then
   done
 fi
 
+# 3b. ONNX Runtime 1.30 and ONNX Runtime GenAI 0.15 native libraries and C headers (npm; see the script) for the
+#     ONNX Runtime backends, their tests and the benchmarks.
+bash "$root/eng/native/fetch-onnxruntime.sh"
+
 # 4. NuGet packages for the whole solution.
 say "restoring NuGet packages"
 dotnet restore "$root/Multimodal.Core.sln" --verbosity quiet

@@ -48,13 +48,7 @@ public abstract class HeldOutEvaluationBase(ITestOutputHelper output)
         foreach (var item in root.GetProperty("items").EnumerateArray())
         {
             var index = item.GetProperty("index").GetInt32();
-            AIContent media = item.GetProperty("kind").GetString() switch
-            {
-                "video" => new VideoContent(MediaSource.FromFile(RepositoryPaths.Combine("tests", "data", "eval", $"videos-{scene}", $"video-{index:000}"))),
-                "pdf" => new PdfContent(MediaSource.FromFile(RepositoryPaths.Combine("tests", "data", "eval", $"pdfs-{scene}", $"pdf-{index:000}"))),
-                _ => ImageContent.FromFile(RepositoryPaths.Combine("tests", "data", "eval", $"scenes-{scene}", $"scene-{index:000}.png")),
-            };
-            var message = new ChatMessage(ChatRole.User, [media, new TextContent(item.GetProperty("question").GetString()!)]);
+            var message = Message(item, scene);
             var result = await model.GenerateAsync([message], options);
             var golden = item.GetProperty("greedy").EnumerateArray().Select(e => e.GetInt32()).ToList();
             if (golden.Count > 0 && result.FinishReason == GenerationFinishReason.StopToken)
@@ -124,12 +118,25 @@ public abstract class HeldOutEvaluationBase(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Creates the model the way an application does: the installed families, the managed backend, the image decoder, and a test frame source that reads a folder of PNG frames as a video.</summary>
-    internal static MultimodalModel CreateModel(string folder) =>
+    /// <summary>Builds a held-out item's user message: its image, video (a folder of frames) or PDF (a folder of pages), then its question.</summary>
+    internal static ChatMessage Message(JsonElement item, int scene)
+    {
+        var index = item.GetProperty("index").GetInt32();
+        AIContent media = item.GetProperty("kind").GetString() switch
+        {
+            "video" => new VideoContent(MediaSource.FromFile(RepositoryPaths.Combine("tests", "data", "eval", $"videos-{scene}", $"video-{index:000}"))),
+            "pdf" => new PdfContent(MediaSource.FromFile(RepositoryPaths.Combine("tests", "data", "eval", $"pdfs-{scene}", $"pdf-{index:000}"))),
+            _ => ImageContent.FromFile(RepositoryPaths.Combine("tests", "data", "eval", $"scenes-{scene}", $"scene-{index:000}.png")),
+        };
+        return new ChatMessage(ChatRole.User, [media, new TextContent(item.GetProperty("question").GetString()!)]);
+    }
+
+    /// <summary>Creates the model the way an application does: the installed families, a backend (managed by default), the image decoder, and test sources that read folders of PNG frames and pages as videos and PDFs.</summary>
+    internal static MultimodalModel CreateModel(string folder, IModelBackend? backend = null) =>
         new MultimodalModelBuilder()
             .UseModelPath(folder)
             .UseFamily(new DetectingModelFamily([LlavaFamily.Instance, LongVaFamily.Instance, AuroraCapFamily.Instance, MiniCpmVFamily.Instance, AriaFamily.Instance]))
-            .UseBackend(new ManagedBackend())
+            .UseBackend(backend ?? new ManagedBackend())
             .UseImageDecoder(new ImageDecoder())
             .UseVideoFrameSource(new PngFolderFrameSource())
             .UsePdfRasterizer(new PngFolderPdfRasterizer())

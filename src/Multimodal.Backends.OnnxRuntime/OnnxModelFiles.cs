@@ -1,0 +1,124 @@
+// Copyright (c) Multimodal contributors.
+// Licensed under the MIT License.
+
+using System.Globalization;
+using System.Text.Json;
+
+namespace Multimodal.Backends.OnnxRuntime;
+
+/// <summary>Finds the ONNX files of a model folder and the facts the graphs do not carry (context length, patch size).</summary>
+internal sealed class OnnxModelFiles
+{
+    internal const string VisionEncoder = "vision_encoder";
+    internal const string EmbedTokens = "embed_tokens";
+    internal const string Decoder = "decoder_model_merged";
+
+    private OnnxModelFiles(string folder, string onnxFolder, JsonElement? config)
+    {
+        Folder = folder;
+        OnnxFolder = onnxFolder;
+        Config = config;
+    }
+
+    /// <summary>Gets the model folder.</summary>
+    public string Folder { get; }
+
+    /// <summary>Gets the folder with the ONNX files.</summary>
+    public string OnnxFolder { get; }
+
+    /// <summary>Gets the model's config.json, when there is one.</summary>
+    public JsonElement? Config { get; }
+
+    /// <summary>Opens a model folder.</summary>
+    /// <exception cref="ModelLoadException">The folder or its ONNX folder does not exist.</exception>
+    public static OnnxModelFiles Open(string folder, OnnxRuntimeBackendOptions options)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new ModelLoadException($"The model folder '{folder}' does not exist.", folder);
+        }
+
+        var onnx = Path.GetFullPath(Path.Combine(folder, options.OnnxFolder));
+        if (!Directory.Exists(onnx))
+        {
+            throw new ModelLoadException(
+                $"The model folder '{folder}' has no ONNX export: '{onnx}' does not exist. Export the model to ONNX (eng/onnx/export.py for the bundled models; optimum-cli export onnx for Hugging Face ones) or set OnnxRuntimeBackendOptions.OnnxFolder.",
+                folder);
+        }
+
+        // A folder with only ONNX files is fine (the facts then come from the graphs); a malformed config.json is not.
+        return new OnnxModelFiles(folder, onnx, JsonConfig.ReadFile(folder, "config.json"));
+    }
+
+    /// <summary>Gets the path of a graph in the chosen variant, or <see langword="null"/> when it is absent and optional.</summary>
+    /// <exception cref="ModelLoadException">A required graph is missing.</exception>
+    public string? Find(string stem, OnnxRuntimeBackendOptions options, bool required)
+    {
+        var variant = options.FileVariants.TryGetValue(stem, out var v) ? v : options.Variant;
+        var name = string.IsNullOrEmpty(variant) ? stem + ".onnx" : $"{stem}_{variant}.onnx";
+        var path = Path.Combine(OnnxFolder, name);
+        if (File.Exists(path))
+        {
+            return path;
+        }
+
+        if (!required)
+        {
+            return null;
+        }
+
+        var present = Directory.EnumerateFiles(OnnxFolder, "*.onnx").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        throw new ModelLoadException(
+            $"'{OnnxFolder}' has no {name}. It holds: {(present.Length == 0 ? "no .onnx files" : string.Join(", ", present))}."
+            + (string.IsNullOrEmpty(variant) ? string.Empty : $" Variant '{variant}' was asked for; set OnnxRuntimeBackendOptions.Variant to one that exists."),
+            Folder);
+    }
+
+    /// <summary>Gets the language model's context length from config.json (or genai_config.json), or <paramref name="fallback"/>.</summary>
+    public int ContextLength(int fallback)
+    {
+        if (Config is { } config)
+        {
+            var text = config.Section("text_config") ?? config;
+            foreach (var key in (string[])["max_position_embeddings", "max_seq_len", "n_positions", "seq_length"])
+            {
+                var value = text.Int(key, 0);
+                if (value <= 0)
+                {
+                    value = config.Int(key, 0);
+                }
+
+                if (value > 0)
+                {
+                    return value;
+                }
+            }
+        }
+
+        return JsonConfig.ReadFile(OnnxFolder, "genai_config.json") is { } genai && genai.Section("model") is { } model && model.Int("context_length", 0) is > 0 and var length
+            ? length
+            : fallback;
+    }
+
+    /// <summary>Gets the vision tower's patch size from config.json, or <paramref name="fallback"/>.</summary>
+    public int PatchSize(int fallback)
+    {
+        if (Config is not { } config)
+        {
+            return fallback;
+        }
+
+        foreach (var section in (string[])["vision_config", "mm_vision_tower_config"])
+        {
+            if (config.Section(section) is { } vision && vision.Int("patch_size", 0) is > 0 and var patch)
+            {
+                return patch;
+            }
+        }
+
+        return config.Int("patch_size", fallback);
+    }
+
+    /// <summary>Describes a file for messages.</summary>
+    public static string Describe(string path) => string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(path)} ({new FileInfo(path).Length:N0} bytes)");
+}

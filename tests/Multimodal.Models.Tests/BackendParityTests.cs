@@ -1,0 +1,106 @@
+// Copyright (c) Multimodal contributors.
+// Licensed under the MIT License.
+
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using Multimodal.Backends.Managed;
+using Multimodal.Backends.OnnxRuntime;
+using Multimodal.Backends.OnnxRuntimeGenAI;
+using Multimodal.Testing;
+using Xunit.Abstractions;
+
+namespace Multimodal.Models.Tests;
+
+/// <summary>The same held-out prompts through the managed, ONNX Runtime and ONNX Runtime GenAI backends: greedy tokens
+/// identical, and every logits vector the pipeline saw within 1e-4 of the managed engine's.</summary>
+public sealed class BackendParityTests(ITestOutputHelper output)
+{
+    private const float LogitsTolerance = 1e-4f;
+
+    public static TheoryData<string> Families => new() { "llava" };
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public Task OnnxRuntimeMatchesManaged(string family) => CompareAsync(family, new OnnxRuntimeBackend(new OnnxRuntimeBackendOptions { Session = { IntraOpThreads = 1 } }));
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public Task OnnxRuntimeGenAIMatchesManaged(string family) => CompareAsync(family, new OnnxRuntimeGenAIBackend(new OnnxRuntimeGenAIBackendOptions { IntraOpThreads = 1 }));
+
+    private async Task CompareAsync(string family, IModelBackend backend)
+    {
+        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(RepositoryPaths.Combine("tests", "data", "eval", family, "goldens.json")));
+        var root = doc.RootElement;
+        var folder = RepositoryPaths.Combine(root.GetProperty("model").GetString()!.Split('/'));
+        var scene = root.GetProperty("scene_size").GetInt32();
+        var managed = new RecordingBackend(new ManagedBackend());
+        var other = new RecordingBackend(backend);
+        using var reference = HeldOutEvaluationBase.CreateModel(folder, managed);
+        using var candidate = HeldOutEvaluationBase.CreateModel(folder, other);
+        var options = new GenerationOptions { DoSample = false, Temperature = 0, MaxNewTokens = 64, NumBeams = 1 };
+        int prompts = 0, identical = 0, steps = 0;
+        var worst = 0f;
+        foreach (var item in root.GetProperty("items").EnumerateArray())
+        {
+            var message = HeldOutEvaluationBase.Message(item, scene);
+            managed.Logits.Clear();
+            other.Logits.Clear();
+            var expected = await reference.GenerateAsync([message], options);
+            var actual = await candidate.GenerateAsync([message], options);
+            prompts++;
+            if (expected.TokenIds.SequenceEqual(actual.TokenIds))
+            {
+                identical++;
+            }
+
+            Assert.Equal(managed.Logits.Count, other.Logits.Count);
+            for (var s = 0; s < managed.Logits.Count; s++)
+            {
+                var a = managed.Logits[s];
+                var b = other.Logits[s];
+                for (var v = 0; v < a.Length; v++)
+                {
+                    worst = Math.Max(worst, Math.Abs(a[v] - b[v]));
+                }
+
+                steps++;
+            }
+        }
+
+        output.WriteLine($"{family} {backend.Name}: greedy tokens identical on {identical}/{prompts} prompts; max |logit diff| {worst:E2} over {steps} forward passes");
+        Assert.True(prompts >= 100, $"only {prompts} held-out prompts");
+        Assert.Equal(prompts, identical);
+        Assert.True(worst <= LogitsTolerance, $"max |logit diff| {worst:E2} > {LogitsTolerance:E0}");
+    }
+
+    /// <summary>Wraps a backend's decoder to keep a copy of every logits vector it returns.</summary>
+    private sealed class RecordingBackend(IModelBackend inner) : IModelBackend
+    {
+        public List<float[]> Logits { get; } = [];
+
+        public string Name => inner.Name;
+
+        public async ValueTask LoadAsync(ModelLoadContext context, CancellationToken cancellationToken)
+        {
+            await inner.LoadAsync(context, cancellationToken);
+            context.LanguageDecoder = new RecordingDecoder(context.LanguageDecoder!, Logits);
+        }
+    }
+
+    private sealed class RecordingDecoder(ILanguageDecoder inner, List<float[]> logits) : ILanguageDecoder
+    {
+        public LanguageDecoderMetadata Metadata => inner.Metadata;
+
+        public IDecoderState CreateState() => inner.CreateState();
+
+        public void Forward(IDecoderState state, DecoderInput input, Span<float> result, CancellationToken cancellationToken = default)
+        {
+            inner.Forward(state, input, result, cancellationToken);
+            logits.Add(result[..Metadata.VocabularySize].ToArray());
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => inner.GetService(serviceType, serviceKey);
+
+        public void Dispose() => inner.Dispose();
+    }
+}
