@@ -14,9 +14,10 @@ tower() {  # pretrains a tower type once (6,000 steps: 96.9% shape identity at p
   [ -f "$log/tower-$1.pt" ] || $py eng/train/pretrain_tower.py --kind "$1" --steps 6000 2>&1 | tee "$log/tower-$1.log"
 }
 
-family() {  # trains, exports to models/<family>-tiny and writes tests/data/eval/<family>/ goldens
+family() {  # trains, saves to models/<family>-tiny, writes tests/data/eval/<family>/ goldens, exports to ONNX
   $py eng/train/train.py --family "$1" --steps "${2:-3000}" 2>&1 | tee -a "$log/$1.log"
   $py eng/train/prompt_goldens.py  # the exported tokenizer feeds the prompt goldens
+  $py eng/onnx/export.py --family "$1" --check 2>&1 | grep -v Warning | tail -2  # models/<family>-tiny/onnx (python3-onnx)
 }
 
 families=("$@")

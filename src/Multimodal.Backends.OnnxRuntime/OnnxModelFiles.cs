@@ -3,6 +3,7 @@
 
 using System.Globalization;
 using System.Text.Json;
+using Multimodal.Backends.OnnxRuntime.Native;
 
 namespace Multimodal.Backends.OnnxRuntime;
 
@@ -117,6 +118,30 @@ internal sealed class OnnxModelFiles
         }
 
         return config.Int("patch_size", fallback);
+    }
+
+    /// <summary>Creates a session for one of the model's graphs, reporting a graph ONNX Runtime cannot load as a <see cref="ModelLoadException"/>.</summary>
+    /// <param name="path">The graph.</param>
+    /// <param name="options">The session options.</param>
+    /// <param name="modelFolder">The model folder, for the exception's <see cref="ModelLoadException.ModelPath"/>.</param>
+    /// <returns>The session.</returns>
+    /// <exception cref="ModelLoadException">ONNX Runtime rejected the graph (damaged, truncated, an operator it lacks) or the execution provider; ONNX Runtime's <see cref="OnnxRuntimeException"/> is the inner exception.</exception>
+    /// <exception cref="NativeLibraryException">ONNX Runtime itself cannot be loaded.</exception>
+    public static OrtSession CreateSession(string path, OnnxRuntimeSessionOptions options, string modelFolder)
+    {
+        try
+        {
+            return OrtSession.Create(path, options);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            // IModelBackend.LoadAsync promises ModelLoadException for weights that are missing or malformed; the caller
+            // needs the file, its size (a truncated download shows here) and ONNX Runtime's own reason.
+            var hint = ex.ErrorCode is OnnxRuntimeErrorCode.InvalidProtobuf or OnnxRuntimeErrorCode.InvalidGraph
+                ? " The file is damaged or incomplete (an interrupted download or export?); export it again (eng/onnx/export.py for the bundled models; optimum-cli export onnx for Hugging Face ones)."
+                : string.Empty;
+            throw new ModelLoadException($"ONNX Runtime could not load {Describe(path)} from '{Path.GetDirectoryName(path)}': {ex.Message}{hint}", modelFolder, ex);
+        }
     }
 
     /// <summary>Describes a file for messages.</summary>

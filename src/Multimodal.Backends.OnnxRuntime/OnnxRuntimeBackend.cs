@@ -10,6 +10,11 @@ namespace Multimodal.Backends.OnnxRuntime;
 /// (<c>onnx/vision_encoder.onnx</c>, <c>embed_tokens.onnx</c>, <c>decoder_model_merged.onnx</c>) and provides its vision
 /// encoder and language decoder. The family package still supplies the tokenizer, prompt template and preprocessing.
 /// </summary>
+/// <remarks>
+/// Loading throws <see cref="ModelLoadException"/> for a missing folder or graph and for a graph ONNX Runtime cannot
+/// load (a damaged file, or an execution provider that cannot be enabled), with ONNX Runtime's
+/// <see cref="OnnxRuntimeException"/> as the inner exception; sessions opened before the failure are released.
+/// </remarks>
 /// <param name="options">Files, variant and session options, or <see langword="null"/> for the defaults (CPU, plain files).</param>
 /// <example>
 /// <code>
@@ -46,7 +51,7 @@ public sealed class OnnxRuntimeBackend(OnnxRuntimeBackendOptions? options = null
             if (_options.LoadVisionEncoder && files.Find(OnnxModelFiles.VisionEncoder, _options, required: false) is { } visionPath)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                vision = OrtSession.Create(visionPath, _options.Session);
+                vision = OnnxModelFiles.CreateSession(visionPath, _options.Session, folder);
                 sessions.Add(vision);
             }
 
@@ -76,7 +81,7 @@ public sealed class OnnxRuntimeBackend(OnnxRuntimeBackendOptions? options = null
     private OrtSession Open(OnnxModelFiles files, string stem, List<OrtSession> sessions)
     {
         var path = files.Find(stem, _options, required: true)!;
-        var session = OrtSession.Create(path, _options.Session);
+        var session = OnnxModelFiles.CreateSession(path, _options.Session, files.Folder);
         sessions.Add(session);
         return session;
     }

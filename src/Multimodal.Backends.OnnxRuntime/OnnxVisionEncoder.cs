@@ -15,6 +15,8 @@ internal sealed class OnnxVisionEncoder : IVisionEncoder
     private readonly string _input;
     private readonly string _output;
     private readonly int _batch;
+    private readonly int _height;
+    private readonly int _width;
     private int _disposed;
 
     public OnnxVisionEncoder(OrtSession session, int patchSize, int batchSize, string providerName)
@@ -36,6 +38,7 @@ internal sealed class OnnxVisionEncoder : IVisionEncoder
 
         _input = pixels.Name;
         _output = features.Name;
+        (_height, _width) = ((int)Math.Max(0, pixels.Shape[2]), (int)Math.Max(0, pixels.Shape[3]));
         var size = pixels.Shape[2] > 0 && pixels.Shape[2] == pixels.Shape[3] ? (int)pixels.Shape[2] : 0;
         Metadata = new VisionEncoderMetadata(providerName, size, patchSize, (int)features.Shape[2], features.Shape[1] > 0 ? (int)features.Shape[1] : 0);
     }
@@ -51,14 +54,22 @@ internal sealed class OnnxVisionEncoder : IVisionEncoder
             throw new UnsupportedRequestException("The ONNX Runtime vision encoder runs a fixed graph and cannot merge tokens inside its layers (AuroraCap's token_kept_ratio below 1). Use the managed backend for merged encodings, or a token_kept_ratio of 1.");
         }
 
+        for (var i = 0; i < views.Count; i++)
+        {
+            if (Problem(views[i]) is { } problem)
+            {
+                throw new ArgumentException($"View {i}: {problem}", nameof(views));
+            }
+        }
+
         var results = new DenseTensor<float>[views.Count];
         var start = 0;
         while (start < views.Count)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var first = Check(views[start]);
+            var first = views[start];
             var end = start + 1;
-            while (end < views.Count && end - start < _batch && SameShape(Check(views[end]), first))
+            while (end < views.Count && end - start < _batch && SameShape(views[end], first))
             {
                 end++;
             }
@@ -87,16 +98,15 @@ internal sealed class OnnxVisionEncoder : IVisionEncoder
         }
     }
 
-    private static DenseTensor<float> Check(DenseTensor<float> view)
-    {
-        ArgumentNullException.ThrowIfNull(view, nameof(view));
-        if (view.Rank != 3 || view.Dimension(0) != 3)
-        {
-            throw new ArgumentException($"A view must be [3, height, width]; got {view}.", nameof(view));
-        }
-
-        return view;
-    }
+    /// <summary>Says what is wrong with a view for this graph, or <see langword="null"/>: it needs three channels, and the
+    /// graph's height and width where they are fixed (ONNX Runtime would otherwise fail the whole batch with an error about
+    /// dimensions that does not name the view).</summary>
+    private string? Problem(DenseTensor<float>? view) =>
+        view is null ? "the view is null."
+        : view.Rank != 3 || view.Dimension(0) != 3 ? $"a view must be [3, height, width]; got {view}."
+        : (_height > 0 && view.Dimension(1) != _height) || (_width > 0 && view.Dimension(2) != _width)
+            ? $"this vision encoder's graph takes {_width}x{_height} views; got {view.Dimension(2)}x{view.Dimension(1)}. Preprocess with the family's processor."
+        : null;
 
     private static bool SameShape(DenseTensor<float> a, DenseTensor<float> b) => a.Dimension(1) == b.Dimension(1) && a.Dimension(2) == b.Dimension(2);
 

@@ -53,26 +53,11 @@ public sealed class OnnxRuntimeGenAIBackend(OnnxRuntimeGenAIBackendOptions? opti
             var visionPath = Path.Combine(onnx, "vision_encoder.onnx");
             if (File.Exists(visionPath))
             {
-                vision = OrtSession.Create(visionPath, _options.VisionSession);
+                vision = OnnxModelFiles.CreateSession(visionPath, _options.VisionSession, folder);
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            using (var genaiConfig = GenAiConfig.FromDirectory(onnx))
-            {
-                if (_options.IntraOpThreads > 0)
-                {
-                    genaiConfig.Overlay("{\"model\":{\"decoder\":{\"session_options\":{\"intra_op_num_threads\":" + _options.IntraOpThreads.ToString(CultureInfo.InvariantCulture) + "}}}}");
-                }
-
-                if (_options.ExecutionProvider == OnnxRuntimeExecutionProvider.Cuda)
-                {
-                    genaiConfig.ClearProviders();
-                    genaiConfig.AppendProvider("cuda");
-                    genaiConfig.SetProviderOption("cuda", "device_id", _options.CudaDeviceId.ToString(CultureInfo.InvariantCulture));
-                }
-
-                genai = GenAiModel.Create(genaiConfig);
-            }
+            genai = OpenModel(onnx, folder);
 
             var provider = "onnxruntime-genai:" + _options.ExecutionProvider.ToString().ToLowerInvariant();
             context.LanguageDecoder = new GenAILanguageDecoder(genai, vocab, context_, hidden, provider);
@@ -86,6 +71,34 @@ public sealed class OnnxRuntimeGenAIBackend(OnnxRuntimeGenAIBackendOptions? opti
         {
             genai?.Dispose();
             vision?.Dispose();
+        }
+    }
+
+    /// <summary>Opens the GenAI model with the options applied, reporting a folder GenAI cannot load as a <see cref="ModelLoadException"/>.</summary>
+    private GenAiModel OpenModel(string onnx, string folder)
+    {
+        try
+        {
+            using var genaiConfig = GenAiConfig.FromDirectory(onnx);
+            if (_options.IntraOpThreads > 0)
+            {
+                genaiConfig.Overlay("{\"model\":{\"decoder\":{\"session_options\":{\"intra_op_num_threads\":" + _options.IntraOpThreads.ToString(CultureInfo.InvariantCulture) + "}}}}");
+            }
+
+            if (_options.ExecutionProvider == OnnxRuntimeExecutionProvider.Cuda)
+            {
+                genaiConfig.ClearProviders();
+                genaiConfig.AppendProvider("cuda");
+                genaiConfig.SetProviderOption("cuda", "device_id", _options.CudaDeviceId.ToString(CultureInfo.InvariantCulture));
+            }
+
+            return GenAiModel.Create(genaiConfig);
+        }
+        catch (OnnxRuntimeGenAIException ex)
+        {
+            // IModelBackend.LoadAsync promises ModelLoadException for weights that are missing or malformed; GenAI's
+            // message names the graph it could not load.
+            throw new ModelLoadException($"ONNX Runtime GenAI could not load the model in '{onnx}': {ex.Message}", folder, ex);
         }
     }
 

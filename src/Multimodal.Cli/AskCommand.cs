@@ -8,10 +8,11 @@ using Microsoft.Extensions.AI;
 
 namespace Multimodal.Cli;
 
-/// <summary><c>multimodal ask --model &lt;folder&gt; [--image F]... [--pdf F [--pages 1-9]] [--video F [--frames N]] "prompt"</c>:
-/// one question about images, PDF pages or a video; the answer streams to standard output and nothing else does.</summary>
-/// <remarks>Progress and timings go to standard error. With <c>--json</c> one JSON object (answer, finish reason, usage,
-/// timings) is printed instead of the streamed text.</remarks>
+/// <summary><c>multimodal ask --model &lt;folder&gt; [--image F]... [--pdf F [--pages 1-9]] [--video F [--frames N]]
+/// [--backend managed|onnxruntime|onnxruntime-genai] "prompt"</c>: one question about images, PDF pages or a video; the
+/// answer streams to standard output and nothing else does.</summary>
+/// <remarks>Progress and timings go to standard error. With <c>--json</c> one JSON object (answer, finish reason, backend,
+/// provider, usage, timings) is printed instead of the streamed text.</remarks>
 internal static class AskCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
@@ -24,13 +25,14 @@ internal static class AskCommand
         var frames = new Option<int?>("--frames") { Description = "How many frames to sample uniformly from the video." };
         var maxTokens = new Option<int?>("--max-tokens") { Description = "The most tokens to generate (the family's reference default otherwise)." };
         var temperature = new Option<double?>("--temperature", "-t") { Description = "Sampling temperature; 0 for greedy decoding (the family's reference default otherwise)." };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object (answer, usage, timings) instead of streaming the answer." };
-        var quantize = CliModels.QuantizeOption();
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (answer, backend and provider, usage, timings) instead of streaming the answer." };
+        var backend = new BackendOptions(withQuantize: true);
         var prompt = new Argument<string>("prompt") { Description = "The question or instruction." };
         var command = new Command("ask", "Ask a model one question about images, a PDF or a video; the answer streams to standard output.")
         {
-            model, images, pdf, pages, video, frames, maxTokens, temperature, json, quantize, prompt,
+            model, images, pdf, pages, video, frames, maxTokens, temperature, json, prompt,
         };
+        backend.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var folder = parse.GetRequiredValue(model);
@@ -70,14 +72,16 @@ internal static class AskCommand
             contents.Add(new TextContent(parse.GetRequiredValue(prompt)));
             var options = GenerationOptionsFrom(parse.GetValue(maxTokens), parse.GetValue(temperature));
 
-            using var instance = CliModels.Create(folder, parse.GetValue(quantize));
-            await error.WriteLineAsync($"Loading {folder.FullName} …").ConfigureAwait(false);
+            var settings = backend.Read(parse);
+            using var instance = CliModels.Create(folder, settings);
+            await error.WriteLineAsync($"Loading {folder.FullName} ({settings.Backend}) …").ConfigureAwait(false);
             await instance.LoadAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             var message = new ChatMessage(ChatRole.User, contents);
             if (parse.GetValue(json))
             {
                 var result = await instance.GenerateAsync([message], options, cancellationToken).ConfigureAwait(false);
-                await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(result))).ConfigureAwait(false);
+                var provider = instance.Components.LanguageDecoder.Metadata.ProviderName;
+                await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(result, settings.Backend, provider))).ConfigureAwait(false);
                 return 0;
             }
 
@@ -132,10 +136,12 @@ internal static class AskCommand
             CultureInfo.InvariantCulture,
             $"[{usage.PromptTokens} prompt tokens ({usage.VisualTokens} visual), {usage.CompletionTokens} generated, {reason}; encode {timings.VisionEncode.TotalMilliseconds:F0} ms, first token {timings.TimeToFirstToken.TotalMilliseconds:F0} ms, {timings.DecodeTokensPerSecond:F1} tokens/s]");
 
-    private static object ToJson(GenerationResult result) => new
+    private static object ToJson(GenerationResult result, string backend, string provider) => new
     {
         answer = result.Text,
         finish_reason = result.FinishReason.ToString().ToLowerInvariant(),
+        backend,
+        provider,
         usage = new
         {
             prompt_tokens = result.Usage.PromptTokens,

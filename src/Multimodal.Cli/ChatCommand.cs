@@ -18,17 +18,19 @@ internal static class ChatCommand
         var maxTokens = new Option<int?>("--max-tokens") { Description = "The most tokens per reply (the family's reference default otherwise)." };
         var temperature = new Option<double?>("--temperature", "-t") { Description = "Sampling temperature; 0 for greedy decoding." };
         var system = new Option<string?>("--system") { Description = "A system prompt for the conversation (where the family has one)." };
-        var quantize = CliModels.QuantizeOption();
+        var backend = new BackendOptions(withQuantize: true);
         var command = new Command("chat", "Chat with a model, turn by turn: /image F attaches an image, /reset starts over, /exit quits.")
         {
-            model, maxTokens, temperature, system, quantize,
+            model, maxTokens, temperature, system,
         };
+        backend.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var folder = parse.GetRequiredValue(model);
             var options = AskCommand.GenerationOptionsFrom(parse.GetValue(maxTokens), parse.GetValue(temperature));
-            using var instance = CliModels.Create(folder, parse.GetValue(quantize));
-            await error.WriteLineAsync($"Loading {folder.FullName} …").ConfigureAwait(false);
+            var settings = backend.Read(parse);
+            using var instance = CliModels.Create(folder, settings);
+            await error.WriteLineAsync($"Loading {folder.FullName} ({settings.Backend}) …").ConfigureAwait(false);
             await instance.LoadAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             await error.WriteLineAsync("Ready. /image <file> attaches an image to your next message, /reset starts over, /exit quits.").ConfigureAwait(false);
             using var session = instance.CreateChatSession(parse.GetValue(system));

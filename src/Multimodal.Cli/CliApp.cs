@@ -119,13 +119,50 @@ internal static class CliApp
     /// <returns>A single line starting with <c>error:</c>.</returns>
     internal static string FormatError(Exception ex)
     {
+        // A native library that fails to load may surface wrapped (in a type initializer's or a load step's exception).
+        for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is NativeLibraryException { LibraryName: "onnxruntime" or "onnxruntime-genai" })
+            {
+                ex = inner;
+                break;
+            }
+        }
+
         var message = ex switch
         {
             // ArgumentException appends " (Parameter 'name')", which means nothing to someone at a command line.
             ArgumentException { ParamName: { } name } a => a.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal),
+            NativeLibraryException { LibraryName: "onnxruntime" or "onnxruntime-genai" } n => OnnxRuntimeLibraryMessage(n),
             MultimodalException or ArgumentException or IOException or UnauthorizedAccessException or FormatException => ex.Message,
             _ => $"unexpected {ex.GetType().Name}: {ex.Message} (run with --verbose for details)",
         };
+
+        // The ONNX Runtime backend's advice names its options type (the message may come wrapped in another exception's);
+        // on the command line the switch is --device.
+        message = message.Replace("use OnnxRuntimeExecutionProvider.Cpu", "use --device cpu", StringComparison.Ordinal);
         return "error: " + message.ReplaceLineEndings(" ");
+    }
+
+    /// <summary>Says what to do when ONNX Runtime or GenAI cannot be loaded: the loader's list of every path tried is
+    /// for <c>--verbose</c>, the fix is the tool's own options.</summary>
+    /// <param name="ex">The loader's failure.</param>
+    /// <returns>One sentence naming the library, why it failed when it was found, and the fix.</returns>
+    private static string OnnxRuntimeLibraryMessage(NativeLibraryException ex)
+    {
+        // The loader says "was found at '…' but cannot be used: <problem>. Install …" when a wrong build was found first.
+        const string Unusable = " but cannot be used: ";
+        var reason = " could not be found";
+        var at = ex.Message.IndexOf(Unusable, StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            var problem = ex.Message[(at + Unusable.Length)..];
+            var end = problem.IndexOf(". ", StringComparison.Ordinal);
+            reason = $" was found at '{ex.PathsTried.LastOrDefault()}' but cannot be used ({(end < 0 ? problem.TrimEnd('.') : problem[..end])})";
+        }
+
+        return $"The native library '{ex.LibraryName}'{reason}. Pass --native-dir <folder> or set {CliModels.NativeDirectoryVariable} to the folder that holds it "
+            + "(an installed tool also finds it in runtimes/<rid>/native or on the system library path); in a source checkout, run eng/native/fetch-onnxruntime.sh "
+            + "and use .tools/native/linux-x64. Run with --verbose for the paths tried.";
     }
 }

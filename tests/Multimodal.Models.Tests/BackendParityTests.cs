@@ -17,7 +17,40 @@ public sealed class BackendParityTests(ITestOutputHelper output)
 {
     private const float LogitsTolerance = 1e-4f;
 
-    public static TheoryData<string> Families => new() { "llava" };
+    /// <summary>Gets every family with held-out goldens (tests/data/eval/&lt;family&gt;/) whose bundled model is trained.</summary>
+    public static TheoryData<string> Families
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (var dir in Directory.GetDirectories(RepositoryPaths.Combine("tests", "data", "eval")).Order(StringComparer.Ordinal))
+            {
+                if (File.Exists(Path.Combine(dir, "goldens.json")))
+                {
+                    data.Add(Path.GetFileName(dir));
+                }
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public async Task EveryTrainedModelHasBothOnnxLayouts(string family)
+    {
+        var folder = await ModelFolderAsync(family);
+        foreach (var file in (string[])["vision_encoder.onnx", "embed_tokens.onnx", "decoder_model_merged.onnx", "genai_config.json", "vision.onnx", "embedding.onnx"])
+        {
+            Assert.True(File.Exists(Path.Combine(folder, "onnx", file)), $"{family}: {Path.Combine(folder, "onnx", file)} is missing; run /usr/bin/python3 eng/onnx/export.py --family {family}");
+        }
+    }
+
+    private static async Task<string> ModelFolderAsync(string family)
+    {
+        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(RepositoryPaths.Combine("tests", "data", "eval", family, "goldens.json")));
+        return RepositoryPaths.Combine(doc.RootElement.GetProperty("model").GetString()!.Split('/'));
+    }
 
     [Theory]
     [MemberData(nameof(Families))]

@@ -1,0 +1,45 @@
+// Copyright (c) Multimodal contributors.
+// Licensed under the MIT License.
+
+using Microsoft.Extensions.AI;
+using Xunit.Abstractions;
+
+namespace Multimodal.Backends.OnnxRuntime;
+
+/// <summary>A three-turn chat (image, text, a second image) through the whole pipeline on ONNX Runtime gives the managed backend's replies.</summary>
+public sealed class OnnxRuntimeChatTests(LlavaTinyFixture fixture, ITestOutputHelper output) : IClassFixture<LlavaTinyFixture>
+{
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(2, 5)]
+    public async Task ThreeTurnChat_RepliesMatchTheManagedBackend(int firstScene, int secondScene)
+    {
+        // Arrange
+        var options = new GenerationOptions { DoSample = false, Temperature = 0, MaxNewTokens = 64, NumBeams = 1 };
+        ChatMessage[] turns =
+        [
+            new(ChatRole.User, [ImageContent.FromFile(LlavaTinyFixture.ScenePath(firstScene)), new TextContent("How many shapes are there?")]),
+            new(ChatRole.User, "Describe the image."),
+            new(ChatRole.User, [ImageContent.FromFile(LlavaTinyFixture.ScenePath(secondScene)), new TextContent("What colour is the square?")]),
+        ];
+        using var expected = fixture.Managed.CreateChatSession();
+        using var actual = fixture.Onnx.CreateChatSession();
+
+        for (var t = 0; t < turns.Length; t++)
+        {
+            // Act
+            var reference = await expected.SendAsync(turns[t], options);
+            var reply = await actual.SendAsync(turns[t], options);
+
+            // Assert
+            output.WriteLine($"turn {t + 1}: '{reply.Text}' (reused {actual.LastTurn!.ReusedTokens}, prefilled {actual.LastTurn.PrefilledTokens})");
+            Assert.NotEmpty(reply.TokenIds);
+            Assert.Equal(reference.TokenIds, reply.TokenIds);
+            Assert.Equal(expected.LastTurn, actual.LastTurn);
+            if (t > 0)
+            {
+                Assert.True(actual.LastTurn.ReusedTokens > 0, $"turn {t + 1} reused no cached positions");
+            }
+        }
+    }
+}
