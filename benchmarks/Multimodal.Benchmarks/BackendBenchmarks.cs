@@ -22,8 +22,16 @@ namespace Multimodal.Benchmarks;
 /// <summary>Creates one backend's language decoder and model for the backend benchmarks, on the same weights.</summary>
 internal static class BackendFactory
 {
-    /// <summary>Gets the backends compared: the managed engine, ONNX Runtime, ONNX Runtime GenAI.</summary>
-    public static IEnumerable<string> Names => ["managed", "onnxruntime", "onnxruntime-genai"];
+    /// <summary>Gets the backends compared: the managed engine, ONNX Runtime, ONNX Runtime GenAI on the float weights,
+    /// and the two int4 paths on the same quantized values: the managed engine's int4 (group 64, LM head int8) and ONNX
+    /// Runtime's <c>decoder_model_merged_q4.onnx</c> (MatMulNBits, written by eng/onnx/quantize_int4.py).</summary>
+    /// <remarks><c>MM_BENCH_BACKENDS</c> (comma-separated) restricts the list, as <c>MM_BENCH_FORMATS</c> does for the managed suite.</remarks>
+    public static IEnumerable<string> Names =>
+        Environment.GetEnvironmentVariable("MM_BENCH_BACKENDS")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        ?? ["managed", "onnxruntime", "onnxruntime-genai", "managed-int4", "onnxruntime-int4"];
+
+    /// <summary>The int4 group size of both int4 backends.</summary>
+    public const int Int4GroupSize = 64;
 
     /// <summary>Gets the intra-op threads every backend uses: all cores, as the managed engine does by default.</summary>
     public static int Threads => Environment.ProcessorCount;
@@ -49,18 +57,44 @@ internal static class BackendFactory
         var folder = SyntheticModels.Llama1B(TensorDType.F32);
         if (!File.Exists(Path.Combine(folder, "onnx", "genai_config.json")))
         {
-            var script = Path.Combine(PeerProcess.RepositoryRoot, "eng", "onnx", "export_llama.py");
-            using var process = Process.Start(new ProcessStartInfo("/usr/bin/python3", [script, folder]) { RedirectStandardOutput = true })
-                ?? throw new InvalidOperationException("Cannot start /usr/bin/python3 (python3-torch and python3-onnx export the ONNX model).");
-            Console.WriteLine("// " + process.StandardOutput.ReadToEnd().Trim());
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"{script} failed with exit code {process.ExitCode}.");
-            }
+            // A new float export makes an earlier int4 variant stale.
+            File.Delete(Path.Combine(folder, "onnx", "decoder_model_merged_q4.onnx"));
+            File.Delete(Path.Combine(folder, "onnx", "decoder_model_merged_q4.onnx.data"));
+            RunPython("export_llama.py", folder);
         }
 
         return folder;
+    }
+
+    /// <summary>The managed engine's int4 settings: symmetric, <see cref="Int4GroupSize"/>, every layer (ratio 1).</summary>
+    public static ManagedModelOptions Int4Options => new() { Quantization = WeightFormat.Int4Symmetric, GroupSize = Int4GroupSize };
+
+    /// <summary>Gets a folder's <c>onnx/decoder_model_merged_q4.onnx</c> (committed for models/llava-tiny), written on
+    /// first use by eng/onnx/quantize_int4.py with the managed engine's int4 values.</summary>
+    public static string Int4Decoder(string folder)
+    {
+        var onnx = Path.Combine(folder, "onnx");
+        var q4 = Path.Combine(onnx, "decoder_model_merged_q4.onnx");
+        if (!File.Exists(q4))
+        {
+            RunPython("quantize_int4.py", onnx, "--group", Int4GroupSize.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return q4;
+    }
+
+    /// <summary>Runs one of eng/onnx/'s scripts with /usr/bin/python3 (python3-torch and python3-onnx).</summary>
+    private static void RunPython(string name, params string[] arguments)
+    {
+        var script = Path.Combine(PeerProcess.RepositoryRoot, "eng", "onnx", name);
+        using var process = Process.Start(new ProcessStartInfo("/usr/bin/python3", [script, .. arguments]) { RedirectStandardOutput = true })
+            ?? throw new InvalidOperationException("Cannot start /usr/bin/python3 (python3-torch and python3-onnx write the ONNX models).");
+        Console.WriteLine("// " + process.StandardOutput.ReadToEnd().Trim());
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{script} failed with exit code {process.ExitCode}.");
+        }
     }
 
     /// <summary>Loads a folder's language decoder with a backend (managed: safetensors; others: the onnx/ export).</summary>
@@ -71,12 +105,15 @@ internal static class BackendFactory
         switch (backend)
         {
             case "managed":
-                var model = ManagedModel.Load(folder);
+            case "managed-int4":
+                var model = ManagedModel.Load(folder, backend == "managed-int4" ? Int4Options : null);
                 return (model.LanguageDecoder, model);
             case "onnxruntime":
+            case "onnxruntime-int4":
                 var session = new OnnxRuntimeSessionOptions { IntraOpThreads = Threads };
+                var decoderPath = backend == "onnxruntime-int4" ? Int4Decoder(folder) : Path.Combine(onnx, "decoder_model_merged.onnx");
                 var embed = OrtSession.Create(Path.Combine(onnx, "embed_tokens.onnx"), session);
-                var decoder = OrtSession.Create(Path.Combine(onnx, "decoder_model_merged.onnx"), session);
+                var decoder = OrtSession.Create(decoderPath, session);
                 var ort = new OnnxLanguageDecoder(embed, decoder, 4096, "onnxruntime:cpu");
                 return (ort, ort);
             case "onnxruntime-genai":
@@ -98,14 +135,26 @@ internal static class BackendFactory
     public static MultimodalModel TinyLlava(string backend)
     {
         ConfigureNativeLibraries();
+        var folder = Path.Combine(PeerProcess.RepositoryRoot, "models", "llava-tiny");
+        if (backend == "onnxruntime-int4")
+        {
+            Int4Decoder(folder);
+        }
+
         var builder = new MultimodalModelBuilder()
-            .UseModelPath(Path.Combine(PeerProcess.RepositoryRoot, "models", "llava-tiny"))
+            .UseModelPath(folder)
             .UseLlava()
             .UseImageDecoder(new ImageDecoder());
         return (backend switch
         {
             "managed" => builder.UseBackend(new ManagedBackend()),
+            "managed-int4" => builder.UseBackend(new ManagedBackend(Int4Options)),
             "onnxruntime" => builder.UseOnnxRuntime(o => o.Session.IntraOpThreads = Threads),
+            "onnxruntime-int4" => builder.UseOnnxRuntime(o =>
+            {
+                o.Session.IntraOpThreads = Threads;
+                o.FileVariants["decoder_model_merged"] = "q4";
+            }),
             "onnxruntime-genai" => builder.UseOnnxRuntimeGenAI(o =>
             {
                 o.IntraOpThreads = Threads;

@@ -2,13 +2,20 @@
 // Licensed under the MIT License.
 
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Multimodal.Backends.OnnxRuntime.Native;
 
 /// <summary>Base of the ONNX Runtime object handles: invalid when null, released through one <c>OrtApi</c> release function.</summary>
+/// <remarks>
+/// Every handle that takes ownership of a native object (<see cref="Own"/>) is counted in <see cref="OrtHandleCounts"/>
+/// under its type until its release succeeds, so that tests can prove that nothing is left behind.
+/// </remarks>
 internal abstract class OrtHandle : SafeHandle
 {
+    private StrongBox<long>? _liveCount;
+
     /// <summary>Initializes an invalid handle.</summary>
     protected OrtHandle()
         : base(IntPtr.Zero, ownsHandle: true)
@@ -17,6 +24,35 @@ internal abstract class OrtHandle : SafeHandle
 
     /// <inheritdoc />
     public override bool IsInvalid => handle == IntPtr.Zero;
+
+    /// <summary>Takes ownership of a native object and counts this handle as live.</summary>
+    /// <param name="native">The object's pointer; must not be null.</param>
+    protected void Own(nint native)
+    {
+        // Counted before the pointer is set, so that a release can never decrement a count that was not incremented.
+        var count = OrtHandleCounts.Counter(GetType());
+        Interlocked.Increment(ref count.Value);
+        _liveCount = count;
+        SetHandle(native);
+    }
+
+    /// <summary>Releases the native object through its <c>OrtApi</c> release function.</summary>
+    /// <returns><see langword="true"/> when the object was released.</returns>
+    protected abstract bool ReleaseNative();
+
+    /// <inheritdoc />
+    protected sealed override bool ReleaseHandle()
+    {
+        var released = ReleaseNative();
+
+        // A failed release leaves the object behind, so it stays counted: a leak test then sees it.
+        if (released && _liveCount is { } count)
+        {
+            Interlocked.Decrement(ref count.Value);
+        }
+
+        return released;
+    }
 }
 
 /// <summary>An <c>OrtEnv</c>, released with <c>ReleaseEnv</c>.</summary>
@@ -28,12 +64,12 @@ internal sealed class SafeOrtEnvHandle : OrtHandle
     public static SafeOrtEnvHandle Adopt(nint env)
     {
         var result = new SafeOrtEnvHandle();
-        result.SetHandle(env);
+        result.Own(env);
         return result;
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle()
+    protected override bool ReleaseNative()
     {
         OrtApi.ReleaseEnv(handle);
         return true;
@@ -49,12 +85,12 @@ internal sealed class SafeOrtSessionOptionsHandle : OrtHandle
     public static SafeOrtSessionOptionsHandle Adopt(nint options)
     {
         var result = new SafeOrtSessionOptionsHandle();
-        result.SetHandle(options);
+        result.Own(options);
         return result;
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle()
+    protected override bool ReleaseNative()
     {
         OrtApi.ReleaseSessionOptions(handle);
         return true;
@@ -70,12 +106,12 @@ internal sealed class SafeOrtSessionHandle : OrtHandle
     public static SafeOrtSessionHandle Adopt(nint session)
     {
         var result = new SafeOrtSessionHandle();
-        result.SetHandle(session);
+        result.Own(session);
         return result;
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle()
+    protected override bool ReleaseNative()
     {
         OrtApi.ReleaseSession(handle);
         return true;
@@ -93,7 +129,7 @@ internal sealed class SafeOrtValueHandle : OrtHandle
     public static SafeOrtValueHandle Adopt(nint value)
     {
         var result = new SafeOrtValueHandle();
-        result.SetHandle(value);
+        result.Own(value);
         return result;
     }
 
@@ -104,12 +140,12 @@ internal sealed class SafeOrtValueHandle : OrtHandle
     public static SafeOrtValueHandle Adopt(nint value, MemoryHandle pin)
     {
         var result = new SafeOrtValueHandle { _pin = pin };
-        result.SetHandle(value);
+        result.Own(value);
         return result;
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle()
+    protected override bool ReleaseNative()
     {
         // ONNX Runtime may read the buffer until ReleaseValue returns, so the pin goes last.
         OrtApi.ReleaseValue(handle);
@@ -127,12 +163,12 @@ internal sealed class SafeOrtMemoryInfoHandle : OrtHandle
     public static SafeOrtMemoryInfoHandle Adopt(nint memoryInfo)
     {
         var result = new SafeOrtMemoryInfoHandle();
-        result.SetHandle(memoryInfo);
+        result.Own(memoryInfo);
         return result;
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle()
+    protected override bool ReleaseNative()
     {
         OrtApi.ReleaseMemoryInfo(handle);
         return true;
@@ -148,12 +184,12 @@ internal sealed class SafeOrtRunOptionsHandle : OrtHandle
     public static SafeOrtRunOptionsHandle Adopt(nint runOptions)
     {
         var result = new SafeOrtRunOptionsHandle();
-        result.SetHandle(runOptions);
+        result.Own(runOptions);
         return result;
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle()
+    protected override bool ReleaseNative()
     {
         OrtApi.ReleaseRunOptions(handle);
         return true;
@@ -175,12 +211,12 @@ internal sealed class SafeOrtIoBindingHandle : OrtHandle
         var added = false;
         session.DangerousAddRef(ref added);
         result._session = session;
-        result.SetHandle(binding);
+        result.Own(binding);
         return result;
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle()
+    protected override bool ReleaseNative()
     {
         OrtApi.ReleaseIoBinding(handle);
         _session?.DangerousRelease();
@@ -197,12 +233,12 @@ internal sealed class SafeOrtCudaProviderOptionsHandle : OrtHandle
     public static SafeOrtCudaProviderOptionsHandle Adopt(nint options)
     {
         var result = new SafeOrtCudaProviderOptionsHandle();
-        result.SetHandle(options);
+        result.Own(options);
         return result;
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle()
+    protected override bool ReleaseNative()
     {
         OrtApi.ReleaseCudaProviderOptions(handle);
         return true;
@@ -218,12 +254,12 @@ internal sealed class SafeOrtTypeInfoHandle : OrtHandle
     public static SafeOrtTypeInfoHandle Adopt(nint typeInfo)
     {
         var result = new SafeOrtTypeInfoHandle();
-        result.SetHandle(typeInfo);
+        result.Own(typeInfo);
         return result;
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle()
+    protected override bool ReleaseNative()
     {
         OrtApi.ReleaseTypeInfo(handle);
         return true;
@@ -239,12 +275,12 @@ internal sealed class SafeOrtTensorTypeAndShapeInfoHandle : OrtHandle
     public static SafeOrtTensorTypeAndShapeInfoHandle Adopt(nint info)
     {
         var result = new SafeOrtTensorTypeAndShapeInfoHandle();
-        result.SetHandle(info);
+        result.Own(info);
         return result;
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle()
+    protected override bool ReleaseNative()
     {
         OrtApi.ReleaseTensorTypeAndShapeInfo(handle);
         return true;
@@ -260,12 +296,12 @@ internal sealed class SafeOrtAllocatedHandle : OrtHandle
     public static SafeOrtAllocatedHandle Adopt(nint block)
     {
         var result = new SafeOrtAllocatedHandle();
-        result.SetHandle(block);
+        result.Own(block);
         return result;
     }
 
     /// <inheritdoc />
-    protected override unsafe bool ReleaseHandle()
+    protected override unsafe bool ReleaseNative()
     {
         var status = OrtApi.AllocatorFree(OrtMemory.DefaultAllocator, (void*)handle);
         if (status == 0)

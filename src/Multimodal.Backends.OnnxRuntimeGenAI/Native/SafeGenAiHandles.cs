@@ -1,19 +1,27 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Multimodal.Backends.OnnxRuntimeGenAI.Native;
 
 /// <summary>Base of the GenAI object handles: owns one <c>Oga*</c> object and, optionally, keeps its parent's handle alive until it is destroyed.</summary>
 /// <remarks>
+/// <para>
 /// GenAI reference-counts models and parameters internally, but the parent reference makes the managed lifetime
 /// explicit too (a generator keeps its model's handle open, so disposing the model first is safe), and keeps every
 /// object alive until its children are gone, which <c>OgaShutdown</c> requires.
+/// </para>
+/// <para>
+/// Every handle that owns an object is counted in <see cref="GenAiHandleCounts"/> under its type until it is destroyed,
+/// so that tests can prove that nothing is left behind.
+/// </para>
 /// </remarks>
 internal abstract class SafeGenAiHandle : SafeHandle
 {
     private SafeHandle? _parent;
+    private StrongBox<long>? _liveCount;
 
     /// <summary>Initializes an invalid handle.</summary>
     protected SafeGenAiHandle()
@@ -36,6 +44,10 @@ internal abstract class SafeGenAiHandle : SafeHandle
             _parent = parent;
         }
 
+        // Counted before the pointer is set, so that a release can never decrement a count that was not incremented.
+        var count = GenAiHandleCounts.Counter(GetType());
+        Interlocked.Increment(ref count.Value);
+        _liveCount = count;
         SetHandle(native);
     }
 
@@ -48,6 +60,11 @@ internal abstract class SafeGenAiHandle : SafeHandle
     {
         Destroy(handle);
         _parent?.DangerousRelease();
+        if (_liveCount is { } count)
+        {
+            Interlocked.Decrement(ref count.Value);
+        }
+
         return true;
     }
 }

@@ -1,0 +1,43 @@
+// Copyright (c) Multimodal contributors.
+// Licensed under the MIT License.
+
+namespace Multimodal.Backends.OnnxRuntimeGenAI.Native;
+
+/// <summary>A copy of <see cref="GenAiHandleCounts"/>: the live handles per type at one moment, to compare with later.</summary>
+/// <param name="Counts">The live count per handle type.</param>
+internal sealed record GenAiHandleSnapshot(IReadOnlyDictionary<Type, long> Counts)
+{
+    /// <summary>Reads the counts now.</summary>
+    /// <returns>The snapshot.</returns>
+    public static GenAiHandleSnapshot Now() => new(GenAiHandleCounts.Snapshot());
+
+    /// <summary>Runs the finalizers of everything already dropped, then reads the counts.</summary>
+    /// <returns>The snapshot.</returns>
+    public static GenAiHandleSnapshot Settled()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return Now();
+    }
+
+    /// <summary>Gets the count of one handle type.</summary>
+    public long Of(Type type) => Counts.GetValueOrDefault(type);
+
+    /// <summary>Gets the count of one handle type.</summary>
+    public long Of<T>()
+        where T : SafeGenAiHandle => Of(typeof(T));
+
+    /// <summary>Asserts that every type's count equals this snapshot's, naming each that differs.</summary>
+    /// <param name="when">When the counts are compared, for the message.</param>
+    /// <param name="now">The counts to compare; the current ones when null.</param>
+    public void AssertSameAs(string when, GenAiHandleSnapshot? now = null)
+    {
+        now ??= Now();
+        var changed = Counts.Keys.Union(now.Counts.Keys)
+            .Where(type => Of(type) != now.Of(type))
+            .Select(type => $"{type.Name}: {Of(type)} -> {now.Of(type)}")
+            .ToArray();
+        Assert.True(changed.Length == 0, $"Live GenAI handle counts {when} differ from the baseline: {string.Join("; ", changed)}.");
+    }
+}
