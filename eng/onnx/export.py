@@ -79,6 +79,11 @@ def load_net(fam, folder):
     if missing:
         raise SystemExit(f"the checkpoint lacks {missing[:5]} ({len(missing)} tensors)")
     net.load_state_dict(state, strict=False)
+    for m in net.modules():
+        # ONNX Runtime 1.30's extended graph optimizations crash (SIGSEGV at session creation) on a LayerNormalization
+        # without its optional bias input, as MPT's bias-free norms export. A zero bias changes no value (x + 0 == x).
+        if isinstance(m, nn.LayerNorm) and m.elementwise_affine and m.bias is None:
+            m.bias = nn.Parameter(torch.zeros_like(m.weight))
     return net.float().eval(), config
 
 

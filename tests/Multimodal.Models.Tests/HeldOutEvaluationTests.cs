@@ -18,3 +18,16 @@ public sealed class LlavaHeldOutTests(ITestOutputHelper output) : HeldOutEvaluat
     [Fact]
     public Task SecondChatTurnMatchesAFreshPrefill() => SecondTurnMatchesFreshPrefillAsync();
 }
+
+/// <summary>The bundled tiny LLaVA-MPT (MPT decoder with ALiBi, mpt conversations) against its PyTorch goldens.</summary>
+/// <remarks>Parity is required; the ≥ 95% accuracy goal is not met yet (docs/families.md has today's figure).</remarks>
+public sealed class LlavaMptHeldOutTests(ITestOutputHelper output) : HeldOutEvaluationBase(output)
+{
+    protected override string Family => "llava-mpt";
+
+    [Fact]
+    public Task HeldOutParityWithPyTorch() => EvaluateParityAsync();
+
+    [Fact]
+    public Task SecondChatTurnMatchesAFreshPrefill() => SecondTurnMatchesFreshPrefillAsync();
+}
