@@ -119,7 +119,7 @@ internal static class BackendFactory
             case "onnxruntime-genai":
                 using (var config = GenAiConfig.FromDirectory(onnx))
                 {
-                    config.Overlay("{\"model\":{\"decoder\":{\"session_options\":{\"intra_op_num_threads\":" + Threads.ToString(CultureInfo.InvariantCulture) + "}}}}");
+                    config.SetIntraOpThreads(Threads);
                     var genai = GenAiModel.Create(config);
                     var json = JsonConfig.ReadFile(onnx, "genai_config.json")!.Value.Section("model")!.Value;
                     var d = new GenAILanguageDecoder(genai, json.Int("vocab_size", 0), json.Int("context_length", 0), json.Section("decoder")!.Value.Int("hidden_size", 0), "onnxruntime-genai:cpu");

@@ -202,33 +202,12 @@ internal sealed partial class OnnxLanguageDecoder : ILanguageDecoder
     {
         var n = input.Length;
         var h = Metadata.HiddenSize;
-        var vocab = Metadata.VocabularySize;
-        var ids = new long[n];
-        var source = input.TokenIds.Span;
         var visual = input.VisualEmbeddings;
-        var next = 0;
+        var resolved = DecoderInputIds.Resolve(input, h, Metadata.VocabularySize, placeholder: 0); // rows replace these below
+        var ids = new long[n];
         for (var p = 0; p < n; p++)
         {
-            if (next < visual.Count && p == visual[next].Offset)
-            {
-                var rows = visual[next].Embeddings.Dimension(0);
-                if (visual[next].Embeddings.Rank != 2 || visual[next].Embeddings.Dimension(1) != h)
-                {
-                    throw new ArgumentException($"Visual embeddings must be [rows, {h}] for this decoder; got {visual[next].Embeddings}.", nameof(input));
-                }
-
-                p += rows - 1; // the ids stay 0 under a visual span; the rows replace their embeddings below
-                next++;
-                continue;
-            }
-
-            var id = source[p];
-            if ((uint)id >= (uint)vocab)
-            {
-                throw new ArgumentException($"Token id {id} at position {p} is outside the vocabulary (0..{vocab - 1}) and no visual embeddings cover it.", nameof(input));
-            }
-
-            ids[p] = id;
+            ids[p] = resolved[p];
         }
 
         using var idsValue = OrtValue.CreateTensor<long>(ids, [1, n]);

@@ -102,9 +102,13 @@ internal sealed class OnnxModelFiles
     }
 
     /// <summary>Gets the vision tower's patch size from config.json, or <paramref name="fallback"/>.</summary>
-    public int PatchSize(int fallback)
+    public int PatchSize(int fallback) => ReadPatchSize(Config, fallback);
+
+    /// <summary>Reads the vision tower's patch size from a model's config.json (<c>vision_config</c>,
+    /// <c>mm_vision_tower_config</c>, or the root), or returns <paramref name="fallback"/>.</summary>
+    internal static int ReadPatchSize(JsonElement? modelConfig, int fallback)
     {
-        if (Config is not { } config)
+        if (modelConfig is not { } config)
         {
             return fallback;
         }

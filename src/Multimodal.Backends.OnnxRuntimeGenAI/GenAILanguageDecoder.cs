@@ -1,6 +1,7 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
+using Multimodal.Backends.OnnxRuntime;
 using Multimodal.Backends.OnnxRuntimeGenAI.Native;
 
 namespace Multimodal.Backends.OnnxRuntimeGenAI;
@@ -97,36 +98,7 @@ internal sealed class GenAILanguageDecoder : ILanguageDecoder
     }
 
     /// <summary>Turns a decoder input's ids into GenAI's: visual positions take the placeholder the embedding graph splices at.</summary>
-    private int[] Ids(DecoderInput input)
-    {
-        var ids = input.TokenIds.ToArray();
-        var vocab = Metadata.VocabularySize;
-        var next = 0;
-        var visual = input.VisualEmbeddings;
-        for (var p = 0; p < ids.Length; p++)
-        {
-            if (next < visual.Count && p == visual[next].Offset)
-            {
-                var rows = visual[next].Embeddings.Dimension(0);
-                if (visual[next].Embeddings.Rank != 2 || visual[next].Embeddings.Dimension(1) != Metadata.HiddenSize)
-                {
-                    throw new ArgumentException($"Visual embeddings must be [rows, {Metadata.HiddenSize}] for this decoder; got {visual[next].Embeddings}.", nameof(input));
-                }
-
-                ids.AsSpan(p, rows).Fill(_placeholder);
-                p += rows - 1;
-                next++;
-                continue;
-            }
-
-            if ((uint)ids[p] >= (uint)vocab)
-            {
-                throw new ArgumentException($"Token id {ids[p]} at position {p} is outside the vocabulary (0..{vocab - 1}) and no visual embeddings cover it.", nameof(input));
-            }
-        }
-
-        return ids;
-    }
+    private int[] Ids(DecoderInput input) => DecoderInputIds.Resolve(input, Metadata.HiddenSize, Metadata.VocabularySize, _placeholder);
 
     /// <summary>A generator plus what is needed to rebuild it: every id fed (placeholders at visual rows) and the visual rows in order.</summary>
     private sealed class State(GenAILanguageDecoder owner) : IDecoderState

@@ -62,7 +62,7 @@ public sealed class OnnxRuntimeGenAIBackend(OnnxRuntimeGenAIBackendOptions? opti
             var provider = "onnxruntime-genai:" + _options.ExecutionProvider.ToString().ToLowerInvariant();
             context.LanguageDecoder = new GenAILanguageDecoder(genai, vocab, context_, hidden, provider);
             genai = null;
-            context.VisionEncoder = vision is null ? null : new OnnxVisionEncoder(vision, PatchSize(folder), _options.VisionBatchSize, "onnxruntime:" + _options.VisionSession.ExecutionProvider.ToString().ToLowerInvariant());
+            context.VisionEncoder = vision is null ? null : new OnnxVisionEncoder(vision, OnnxModelFiles.ReadPatchSize(JsonConfig.ReadFile(folder, "config.json"), fallback: 14), _options.VisionBatchSize, OnnxRuntimeBackend.ProviderName(_options.VisionSession));
             vision = null;
             context.Report("Loading ONNX Runtime GenAI model", 1);
             return ValueTask.CompletedTask;
@@ -82,7 +82,7 @@ public sealed class OnnxRuntimeGenAIBackend(OnnxRuntimeGenAIBackendOptions? opti
             using var genaiConfig = GenAiConfig.FromDirectory(onnx);
             if (_options.IntraOpThreads > 0)
             {
-                genaiConfig.Overlay("{\"model\":{\"decoder\":{\"session_options\":{\"intra_op_num_threads\":" + _options.IntraOpThreads.ToString(CultureInfo.InvariantCulture) + "}}}}");
+                genaiConfig.SetIntraOpThreads(_options.IntraOpThreads);
             }
 
             if (_options.ExecutionProvider == OnnxRuntimeExecutionProvider.Cuda)
@@ -100,11 +100,5 @@ public sealed class OnnxRuntimeGenAIBackend(OnnxRuntimeGenAIBackendOptions? opti
             // message names the graph it could not load.
             throw new ModelLoadException($"ONNX Runtime GenAI could not load the model in '{onnx}': {ex.Message}", folder, ex);
         }
-    }
-
-    private static int PatchSize(string folder)
-    {
-        var config = JsonConfig.ReadFile(folder, "config.json");
-        return config?.Section("vision_config")?.Int("patch_size", 14) ?? 14;
     }
 }

@@ -112,6 +112,16 @@ internal sealed class GenAiConfig : IDisposable
         GenAiResult.ThrowIfFailed(GenAiNative.ConfigOverlay(Handle, json), $"Applying a GenAI configuration overlay to '{Directory}'");
     }
 
+    /// <summary>Sets the decoder session's intra-op thread count (an overlay of <c>model.decoder.session_options</c>;
+    /// the vision and embedding sessions follow the decoder's options unless they have their own).</summary>
+    /// <param name="threads">The thread count, at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
+    public void SetIntraOpThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        Overlay("{\"model\":{\"decoder\":{\"session_options\":{\"intra_op_num_threads\":" + threads.ToString(System.Globalization.CultureInfo.InvariantCulture) + "}}}}");
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
