@@ -1,6 +1,7 @@
 // Copyright (c) Multimodal contributors.
 // Licensed under the MIT License.
 
+using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
@@ -48,6 +49,9 @@ namespace Multimodal.Backends.Remote;
 /// </remarks>
 public sealed class RemoteChatClient : IChatClient
 {
+    /// <summary>The largest non-streaming reply accepted, so that a broken engine or proxy cannot make the client buffer without end.</summary>
+    internal const int MaxReplyBytes = SseReader.MaxEventBytes;
+
     private readonly RemoteChatClientOptions _options;
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
@@ -126,10 +130,10 @@ public sealed class RemoteChatClient : IChatClient
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var prepared = await PrepareAsync(messages, options, stream: false, cancellationToken).ConfigureAwait(false);
         using var attempt = await SendAsync(prepared, stream: false, cancellationToken).ConfigureAwait(false);
-        byte[] body;
+        ReadOnlyMemory<byte> body;
         try
         {
-            body = await attempt.Response.Content.ReadAsByteArrayAsync(attempt.Token).ConfigureAwait(false);
+            body = await ReadReplyAsync(attempt.Response, attempt.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -194,6 +198,9 @@ public sealed class RemoteChatClient : IChatClient
                 }
 
                 sse = events.Current;
+
+                // The timeout bounds the engine, not the caller: while the caller holds this update, the clock stands still.
+                attempt.PauseIdleTimer();
             }
             catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -418,6 +425,41 @@ public sealed class RemoteChatClient : IChatClient
         return request;
     }
 
+    /// <summary>Reads a whole (non-streaming) reply, refusing one larger than <see cref="MaxReplyBytes"/>.</summary>
+    private async Task<ReadOnlyMemory<byte>> ReadReplyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var declared = response.Content.Headers.ContentLength;
+        if (declared > MaxReplyBytes)
+        {
+            throw TooLarge(response);
+        }
+
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            // Sized by the declared length only up to a point: the data has to arrive before more memory is taken.
+            var body = new ArrayBufferWriter<byte>((int)Math.Clamp(declared ?? 0, 16 * 1024, 1024 * 1024));
+            while (true)
+            {
+                var read = await stream.ReadAsync(body.GetMemory(16 * 1024), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return body.WrittenMemory;
+                }
+
+                if (body.WrittenCount + read > MaxReplyBytes)
+                {
+                    throw TooLarge(response);
+                }
+
+                body.Advance(read);
+            }
+        }
+    }
+
+    private RemoteEngineException TooLarge(HttpResponseMessage response) =>
+        new($"The reply of the engine at {Endpoint} is larger than {MaxReplyBytes / (1024 * 1024)} MiB; that is not a chat completion. Is RemoteChatClientOptions.Endpoint the engine's OpenAI-compatible API?", response.StatusCode);
+
     /// <summary>Reads at most 64 KiB of an error body; a body that does not arrive in time is left out rather than turning a refusal into a timeout.</summary>
     private static async Task<byte[]> ReadErrorBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken, CancellationToken callerToken)
     {
@@ -518,6 +560,15 @@ public sealed class RemoteChatClient : IChatClient
             if (_limit != System.Threading.Timeout.InfiniteTimeSpan && !_timeout.IsCancellationRequested)
             {
                 _timeout.CancelAfter(_limit);
+            }
+        }
+
+        /// <summary>Stops the clock while the caller has an update (the next read restarts it), so that only the engine's silence counts.</summary>
+        public void PauseIdleTimer()
+        {
+            if (_limit != System.Threading.Timeout.InfiniteTimeSpan && !_timeout.IsCancellationRequested)
+            {
+                _timeout.CancelAfter(System.Threading.Timeout.InfiniteTimeSpan);
             }
         }
 

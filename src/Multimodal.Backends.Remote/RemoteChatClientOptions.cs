@@ -38,7 +38,8 @@ public sealed class RemoteChatClientOptions
     /// <remarks>
     /// A non-streaming attempt must finish within this time. A streaming attempt must receive the response headers
     /// within it, and then each further piece of the stream within it (an idle timeout), so a long reply that keeps
-    /// arriving is never cut off. Running out of time throws <see cref="TimeoutException"/>; it is not retried.
+    /// arriving is never cut off; time the caller spends on an update before asking for the next does not count.
+    /// A non-streaming reply may be at most 64 MiB. Running out of time throws <see cref="TimeoutException"/>; it is not retried.
     /// </remarks>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
 

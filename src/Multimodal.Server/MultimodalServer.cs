@@ -21,8 +21,9 @@ namespace Multimodal.Server;
 /// <para>The host reads no configuration files or command line, logs nowhere unless <c>configure</c> adds a provider
 /// (<c>s.Services.AddLogging(...)</c>), and does not handle Ctrl+C or SIGTERM itself: the caller decides when to stop,
 /// with <see cref="StopAsync"/> or <see cref="DisposeAsync"/>. Stopping cancels the generations in progress (a stream
-/// ends with an error event) and waits for the requests to finish. Applications that have a host of their own use
-/// <c>services.AddMultimodalServer()</c> and <c>app.MapMultimodalServer()</c> instead.</para>
+/// ends with an error event), answers requests still waiting for a slot with 503, and waits for the requests to finish.
+/// Applications that have a host of their own use <c>services.AddMultimodalServer()</c> and
+/// <c>app.MapMultimodalServer()</c> instead.</para>
 /// </remarks>
 public sealed class MultimodalServer : IAsyncDisposable
 {

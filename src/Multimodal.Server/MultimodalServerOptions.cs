@@ -58,7 +58,8 @@ public sealed class MultimodalServerOptions
     /// <summary>Gets or sets whether <c>image_url</c> and <c>video_url</c> parts may name <c>http</c> or <c>https</c> URLs, which the server then downloads.</summary>
     /// <value>The default is <see langword="false"/>: only base64 <c>data:</c> URLs are accepted. Enabling it lets any
     /// client make the server fetch any address it can reach, its own network included; enable it only for trusted clients.
-    /// Other schemes (<c>file:</c> and the rest) are always refused.</value>
+    /// Other schemes (<c>file:</c> and the rest) are always refused, in the request and in redirects: a download follows
+    /// at most 5 redirects, only to <c>http</c> or <c>https</c> addresses and never from <c>https</c> down to <c>http</c>.</value>
     public bool AllowRemoteMediaUrls { get; set; }
 
     /// <summary>Gets or sets the largest download accepted for one remote media URL, in bytes.</summary>

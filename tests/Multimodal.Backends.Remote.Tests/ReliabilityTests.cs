@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
+using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using Multimodal.Backends.Remote.Internal;
@@ -280,6 +281,51 @@ public sealed class ReliabilityTests : IAsyncLifetime
         Assert.Contains("Cannot reach the engine", ex.Message, StringComparison.Ordinal);
         Assert.Contains("after 3 attempts", ex.Message, StringComparison.Ordinal);
         Assert.IsType<HttpRequestException>(ex.InnerException);
+    }
+
+    [Fact]
+    public async Task ACallerThatHoldsAnUpdate_LongerThanTheTimeout_IsNotTimedOut_TheTimeoutIsTheEngines()
+    {
+        // The engine sends the first chunk at once and the rest soon after; the caller then spends longer on each update
+        // than the timeout allows the engine between two pieces (a slow consumer, a UI, a server writing to a slow client).
+        _engine.Handler = async (context, _) =>
+        {
+            await FakeEngine.WriteStreamAsync(context, "data: " + FakeEngine.Chunk("one ", role: "assistant") + "\n\n");
+            await Task.Delay(100);
+            await context.Response.WriteAsync(FakeEngine.Events(FakeEngine.Chunk("two"), FakeEngine.Chunk(null, "stop")), context.RequestAborted);
+        };
+        using var client = _engine.CreateClient(o => o.Timeout = TimeSpan.FromSeconds(1));
+
+        var text = new StringBuilder();
+        await foreach (var update in client.GetStreamingResponseAsync(Question))
+        {
+            text.Append(update.Text);
+            await Task.Delay(TimeSpan.FromSeconds(2));
+        }
+
+        Assert.Equal("one two", text.ToString());
+    }
+
+    [Fact]
+    public async Task AnOversizedReply_IsRefused_NotBufferedWithoutEnd()
+    {
+        // A valid completion followed by more whitespace than any reply needs: JSON allows it, memory should not.
+        _engine.Handler = async (context, _) =>
+        {
+            await FakeEngine.WriteCompletionAsync(context, "ok");
+            var padding = new byte[1024 * 1024];
+            padding.AsSpan().Fill((byte)' ');
+            for (var written = 0L; written <= RemoteChatClient.MaxReplyBytes; written += padding.Length)
+            {
+                await context.Response.Body.WriteAsync(padding, context.RequestAborted);
+            }
+        };
+        using var client = _engine.CreateClient();
+
+        var ex = await Assert.ThrowsAsync<RemoteEngineException>(() => client.GetResponseAsync(Question));
+
+        Assert.Contains("larger than", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, ex.StatusCode);
     }
 
     [Fact]

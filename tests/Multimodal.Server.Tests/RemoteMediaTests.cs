@@ -43,6 +43,20 @@ public sealed class RemoteMediaTests : IAsyncLifetime
             return Results.Bytes(png, "image/png");
         });
         _files.MapGet("/text.txt", () => Results.Text("hello"));
+        _files.MapGet("/truncated.png", async (HttpContext context) =>
+        {
+            // Promises 8 KiB, sends 100 bytes, and drops the connection.
+            context.Response.ContentType = "image/png";
+            context.Response.ContentLength = 8 * 1024;
+            await context.Response.Body.WriteAsync(png.AsMemory(0, 100));
+            await context.Response.Body.FlushAsync();
+            await Task.Delay(50);
+            context.Abort();
+        });
+        _files.MapGet("/to-file.png", () => Results.Redirect("file:///etc/passwd"));
+        _files.MapGet("/to-ftp.png", () => Results.Redirect("ftp://127.0.0.1/star.png"));
+        _files.MapGet("/moved.png", () => Results.Redirect("/star.png"));
+        _files.MapGet("/loop.png", () => Results.Redirect("/loop.png"));
         await _files.StartAsync();
         _filesAddress = new Uri(_files.Urls.First() + "/");
 
@@ -91,11 +105,24 @@ public sealed class RemoteMediaTests : IAsyncLifetime
     [InlineData("slow.png", "remote_media_timeout")]
     [InlineData("missing.png", "remote_media_failed")]
     [InlineData("text.txt", "invalid_media_type")]
+    [InlineData("truncated.png", "remote_media_failed")]
+    [InlineData("to-file.png", "invalid_url")]
+    [InlineData("to-ftp.png", "invalid_url")]
+    [InlineData("loop.png", "remote_media_failed")]
     public async Task FailedDownload_Is400(string path, string code)
     {
         var (status, body, _) = await Http.PostAsync(_http, Http.UserMessage("fake", $"[{Http.ImagePart(Url(path))}]"));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Http.AssertError(body, "messages[0].content[0].image_url.url", code);
+    }
+
+    [Fact]
+    public async Task RedirectToAnotherHttpUrl_IsFollowed()
+    {
+        var (status, body, _) = await Http.PostAsync(_http, Http.UserMessage("fake", $"[{Http.ImagePart(Url("moved.png"))}]"));
+        Assert.True(status == HttpStatusCode.OK, body.RootElement.ToString());
+        var image = Assert.IsType<ImageContent>(_fake.LastMessages![0].Contents[0]);
+        Assert.Equal(TestModels.SampleBytes("blue-star.png"), image.Source!.Bytes.ToArray());
     }
 
     [Fact]

@@ -44,12 +44,15 @@ internal sealed class ChatCompletionHandler(
         var start = Stopwatch.GetTimestamp();
         var modelTag = string.Empty;
         var status = StatusCodes.Status500InternalServerError;
-        var aborted = context.RequestAborted;
+        // Everything the request waits for (its body, remote media, a slot, the generation) ends when the client
+        // leaves or the server stops; a request waiting in the queue is not left to wait for a slot while the server stops.
+        using var requestCancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var cancellationToken = requestCancellation.Token;
         try
         {
             ChatCompletionRequest request;
             ServedModel model;
-            using (var body = await RequestBody.ReadAsync(context.Request, _options.MaxRequestBodyBytes, aborted).ConfigureAwait(false))
+            using (var body = await RequestBody.ReadAsync(context.Request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false))
             {
                 JsonDocument document;
                 try
@@ -73,17 +76,15 @@ internal sealed class ChatCompletionHandler(
                         throw OverCapacity(model);
                     }
 
-                    request = await ChatCompletionRequest.ParseAsync(document.RootElement, model, _options, fetcher, aborted).ConfigureAwait(false);
+                    request = await ChatCompletionRequest.ParseAsync(document.RootElement, model, _options, fetcher, cancellationToken).ConfigureAwait(false);
                 }
             }
 
             // The request buffer is back in the pool; only the decoded media stay, while the request waits and runs.
-            using var slot = await model.AcquireAsync(aborted).ConfigureAwait(false) ?? throw OverCapacity(model);
-
-            using var generation = CancellationTokenSource.CreateLinkedTokenSource(aborted, lifetime.ApplicationStopping);
+            using var slot = await model.AcquireAsync(cancellationToken).ConfigureAwait(false) ?? throw OverCapacity(model);
             status = request.Stream
-                ? await StreamAsync(context, model, request, start, generation.Token).ConfigureAwait(false)
-                : await CompleteAsync(context, model, request, start, generation.Token).ConfigureAwait(false);
+                ? await StreamAsync(context, model, request, start, cancellationToken).ConfigureAwait(false)
+                : await CompleteAsync(context, model, request, start, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -113,6 +114,9 @@ internal sealed class ChatCompletionHandler(
         }
 
         RecordTokens(model, result);
+
+        // The answer is complete: write it even if the server is stopping now (only a client that left stops it). A
+        // write cancelled after its bytes reached the pipe could not be taken back, and an error would follow them.
         await Json.WriteResponseAsync(
             context.Response,
             writer =>
@@ -137,7 +141,7 @@ internal sealed class ChatCompletionHandler(
                 WriteUsage(writer, result);
                 writer.WriteEndObject();
             },
-            cancellationToken).ConfigureAwait(false);
+            context.RequestAborted).ConfigureAwait(false);
         return StatusCodes.Status200OK;
     }
 
@@ -188,15 +192,18 @@ internal sealed class ChatCompletionHandler(
                 }
             }
 
+            // The generation is over: the closing events go out even if the server is stopping now, so that a finished
+            // answer is not followed by a "shutting down" error.
             RecordTokens(model, result);
-            await WriteChunkAsync(response, result, model.Id, request.IncludeUsage, new Delta(Role: false, Content: null), result.FinishReason, cancellationToken).ConfigureAwait(false);
+            var aborted = context.RequestAborted;
+            await WriteChunkAsync(response, result, model.Id, request.IncludeUsage, new Delta(Role: false, Content: null), result.FinishReason, aborted).ConfigureAwait(false);
             if (request.IncludeUsage)
             {
-                await WriteEventAsync(response, writer => WriteUsageChunk(writer, result, model.Id), cancellationToken).ConfigureAwait(false);
+                await WriteEventAsync(response, writer => WriteUsageChunk(writer, result, model.Id), aborted).ConfigureAwait(false);
             }
 
-            await response.BodyWriter.WriteAsync(Done, cancellationToken).ConfigureAwait(false);
-            await response.BodyWriter.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await response.BodyWriter.WriteAsync(Done, aborted).ConfigureAwait(false);
+            await response.BodyWriter.FlushAsync(aborted).ConfigureAwait(false);
             return StatusCodes.Status200OK;
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)

@@ -7,8 +7,15 @@ using Microsoft.Extensions.Options;
 namespace Multimodal.Server.Internal;
 
 /// <summary>Downloads <c>http(s)</c> media URLs when <see cref="MultimodalServerOptions.AllowRemoteMediaUrls"/> is on, within a size and a time limit.</summary>
+/// <remarks>Redirects are followed here rather than by the handler, because <see cref="SocketsHttpHandler"/> follows a
+/// redirect from <c>http</c> to any scheme (it only refuses <c>https</c> to <c>http</c>): a <c>Location</c> of
+/// <c>file:///etc/passwd</c> or <c>ftp://host/</c> would be tried over HTTP. Only <c>http</c> and <c>https</c> targets are
+/// followed, never from <c>https</c> down to <c>http</c>, at most <see cref="MaxRedirects"/> times.</remarks>
 internal sealed class RemoteMediaFetcher : IDisposable
 {
+    /// <summary>The most redirects one download follows.</summary>
+    internal const int MaxRedirects = 5;
+
     private readonly MultimodalServerOptions _options;
     private readonly Lazy<HttpClient> _client;
 
@@ -19,8 +26,7 @@ internal sealed class RemoteMediaFetcher : IDisposable
             () => new HttpClient(
                 new SocketsHttpHandler
                 {
-                    AllowAutoRedirect = true,
-                    MaxAutomaticRedirections = 5,
+                    AllowAutoRedirect = false,
                     AutomaticDecompression = DecompressionMethods.All,
                     PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                     ConnectTimeout = _options.RemoteMediaTimeout,
@@ -45,7 +51,7 @@ internal sealed class RemoteMediaFetcher : IDisposable
         timeout.CancelAfter(_options.RemoteMediaTimeout);
         try
         {
-            using var response = await _client.Value.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            using var response = await GetFollowingRedirectsAsync(url, param, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 throw ApiError.BadRequest($"Downloading {param} ({url}) failed: the remote server answered {(int)response.StatusCode} {response.ReasonPhrase}.", param, "remote_media_failed");
@@ -88,7 +94,50 @@ internal sealed class RemoteMediaFetcher : IDisposable
         {
             throw ApiError.BadRequest($"Downloading {param} ({url}) failed: {ex.Message}", param, "remote_media_failed");
         }
+        catch (IOException ex)
+        {
+            // The body broke off (the connection dropped, or the data ended before its Content-Length).
+            throw ApiError.BadRequest($"Downloading {param} ({url}) failed while the data arrived: {ex.Message}", param, "remote_media_failed");
+        }
     }
+
+    /// <summary>Sends the GET and follows redirects to <c>http(s)</c> addresses.</summary>
+    /// <returns>The first response that is not a redirect; the caller disposes it.</returns>
+    private async Task<HttpResponseMessage> GetFollowingRedirectsAsync(Uri url, string param, CancellationToken cancellationToken)
+    {
+        var current = url;
+        for (var redirects = 0; ; redirects++)
+        {
+            var response = await _client.Value.GetAsync(current, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (!IsRedirect(response.StatusCode) || response.Headers.Location is not { } location)
+            {
+                return response;
+            }
+
+            response.Dispose();
+            if (redirects == MaxRedirects)
+            {
+                throw ApiError.BadRequest($"Downloading {param} ({url}) failed: more than {MaxRedirects} redirects.", param, "remote_media_failed");
+            }
+
+            var next = location.IsAbsoluteUri ? location : new Uri(current, location);
+            if (next.Scheme != Uri.UriSchemeHttp && next.Scheme != Uri.UriSchemeHttps)
+            {
+                throw ApiError.BadRequest($"Downloading {param} ({url}) was redirected to a '{next.Scheme}:' URL, which this server never reads; only http and https redirects are followed.", param, "invalid_url");
+            }
+
+            if (current.Scheme == Uri.UriSchemeHttps && next.Scheme == Uri.UriSchemeHttp)
+            {
+                throw ApiError.BadRequest($"Downloading {param} ({url}) was redirected from https to http, which this server does not follow.", param, "invalid_url");
+            }
+
+            current = next;
+        }
+    }
+
+    private static bool IsRedirect(HttpStatusCode status) =>
+        status is HttpStatusCode.MultipleChoices or HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther
+            or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;
 
     public void Dispose()
     {

@@ -23,7 +23,8 @@ internal sealed class RequestBody : IDisposable
     public ReadOnlyMemory<byte> Memory => (_buffer ?? throw new ObjectDisposedException(nameof(RequestBody))).AsMemory(0, Length);
 
     /// <summary>Reads the whole body.</summary>
-    /// <exception cref="ApiError">413: the body (by its Content-Length or by what arrived) is over <paramref name="maxBytes"/>.</exception>
+    /// <exception cref="ApiError">413: the body (by its Content-Length or by what arrived) is over <paramref name="maxBytes"/>;
+    /// 400 or 408: Kestrel could not read it (broken chunked framing, data arriving too slowly).</exception>
     public static async Task<RequestBody> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
     {
         if (request.ContentLength > maxBytes)
@@ -38,8 +39,7 @@ internal sealed class RequestBody : IDisposable
         }
 
         var pool = ArrayPool<byte>.Shared;
-        var initial = (int)Math.Min(request.ContentLength is { } declared ? declared + 1 : 16 * 1024, maxBytes + 1);
-        var buffer = pool.Rent(Math.Max(initial, 256));
+        var buffer = pool.Rent(InitialBufferLength(request.ContentLength, maxBytes));
         var length = 0;
         try
         {
@@ -79,6 +79,18 @@ internal sealed class RequestBody : IDisposable
         {
             throw ApiError.BodyTooLarge(maxBytes);
         }
+        catch (BadHttpRequestException ex) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel could not read the body (malformed chunked framing, data arriving too slowly): the client's fault,
+            // with Kestrel's status (400 or 408) and its message, which names the problem and nothing of the server.
+            // (A client that went away keeps the exception, so that the request is counted as abandoned.)
+            throw new ApiError(
+                ex.StatusCode,
+                $"The request body could not be read: {ex.Message}",
+                ApiError.InvalidRequestType,
+                null,
+                ex.StatusCode == StatusCodes.Status408RequestTimeout ? "request_timeout" : "invalid_body");
+        }
         finally
         {
             if (buffer is not null)
@@ -86,6 +98,18 @@ internal sealed class RequestBody : IDisposable
                 pool.Return(buffer);
             }
         }
+    }
+
+    /// <summary>The most the first buffer reserves, whatever the request's <c>Content-Length</c> says; the buffer grows as the data arrives.</summary>
+    internal const long MaxInitialBufferBytes = 1024 * 1024;
+
+    /// <summary>The size of the first buffer: the declared length and one byte (to notice a longer body), at most
+    /// <see cref="MaxInitialBufferBytes"/>, so that headers alone (a large <c>Content-Length</c> and no data) cannot make
+    /// the server reserve up to <see cref="MultimodalServerOptions.MaxRequestBodyBytes"/> per connection.</summary>
+    internal static int InitialBufferLength(long? contentLength, long maxBytes)
+    {
+        var wanted = contentLength is { } declared ? Math.Min(declared + 1, MaxInitialBufferBytes) : 16 * 1024;
+        return (int)Math.Max(Math.Min(wanted, maxBytes + 1), 256);
     }
 
     public void Dispose()
