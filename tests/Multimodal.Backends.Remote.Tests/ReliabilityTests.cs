@@ -188,7 +188,11 @@ public sealed class ReliabilityTests : IAsyncLifetime
         var ex = await Assert.ThrowsAsync<TimeoutException>(() => client.GetResponseAsync(Question));
 
         Assert.Contains("RemoteChatClientOptions.Timeout", ex.Message, StringComparison.Ordinal);
-        Assert.Single(_engine.Requests);   // timeouts are not retried
+
+        // Timeouts are not retried: give a retry time to arrive, then count. (On a loaded machine the one request may
+        // time out before the engine has recorded it, so the count is at most one rather than exactly one.)
+        await Task.Delay(TimeSpan.FromMilliseconds(700));
+        Assert.True(_engine.Requests.Count <= 1, $"the engine saw {_engine.Requests.Count} requests; a timeout was retried");
     }
 
     [Fact]
