@@ -73,6 +73,15 @@ public sealed class MultimodalServerOptions
     /// <summary>Gets or sets whether the web chat page is served at <c>/</c>.</summary>
     /// <value>The default is <see langword="true"/>.</value>
     public bool EnableChatPage { get; set; } = true;
+
+    /// <summary>Gets or sets how long the server waits, once no request runs, before it gives the memory the last
+    /// requests left behind (decoded media, embeddings, KV caches) back to the operating system, or <see langword="null"/>
+    /// to leave that to the runtime.</summary>
+    /// <remarks>One aggressive, compacting garbage collection (and on Linux <c>malloc_trim</c> for native libraries),
+    /// at most once per idle period and only after requests were served. Without it the process keeps its peak after a
+    /// burst until the next one.</remarks>
+    /// <value>The default is 5 seconds.</value>
+    public TimeSpan? ReleaseMemoryWhenIdle { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Checks <see cref="MultimodalServerOptions"/> when the server starts; each failure names the option.</summary>
@@ -84,6 +93,11 @@ internal sealed class MultimodalServerOptionsValidator : IValidateOptions<Multim
     public ValidateOptionsResult Validate(string? name, MultimodalServerOptions options)
     {
         var failures = new List<string>();
+        if (options.ReleaseMemoryWhenIdle is { } idle && (idle <= TimeSpan.Zero || idle > TimeSpan.FromDays(1)))
+        {
+            failures.Add($"ReleaseMemoryWhenIdle must be positive and at most a day, or null to turn it off; got {idle}.");
+        }
+
         if (options.MaxConcurrentRequestsPerModel is < 1 or > 4096)
         {
             failures.Add($"MaxConcurrentRequestsPerModel must be between 1 and 4096; got {options.MaxConcurrentRequestsPerModel}.");

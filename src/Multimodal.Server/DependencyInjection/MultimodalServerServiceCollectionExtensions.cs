@@ -38,6 +38,7 @@ public static class MultimodalServerServiceCollectionExtensions
             services.TryAddSingleton<ModelRegistry>();
             services.TryAddSingleton<RemoteMediaFetcher>();
             services.TryAddSingleton<ServerMetrics>();
+            services.TryAddSingleton<IdleMemoryRelease>();
             services.TryAddSingleton<PrometheusExporter>();
             services.TryAddSingleton<ChatCompletionHandler>();
             services.TryAddSingleton<ServerEndpoints>();

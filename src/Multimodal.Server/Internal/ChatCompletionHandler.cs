@@ -25,6 +25,7 @@ internal sealed class ChatCompletionHandler(
     ModelRegistry registry,
     RemoteMediaFetcher fetcher,
     ServerMetrics metrics,
+    IdleMemoryRelease idleMemory,
     IOptions<MultimodalServerOptions> options,
     IHostApplicationLifetime lifetime,
     ILogger<ChatCompletionHandler> logger)
@@ -48,6 +49,7 @@ internal sealed class ChatCompletionHandler(
         // leaves or the server stops; a request waiting in the queue is not left to wait for a slot while the server stops.
         using var requestCancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var cancellationToken = requestCancellation.Token;
+        idleMemory.Enter();
         try
         {
             ChatCompletionRequest request;
@@ -93,6 +95,7 @@ internal sealed class ChatCompletionHandler(
         finally
         {
             metrics.RequestCompleted(modelTag, status, Stopwatch.GetElapsedTime(start).TotalSeconds);
+            idleMemory.Exit();
         }
     }
 
