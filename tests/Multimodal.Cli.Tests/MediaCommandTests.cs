@@ -159,6 +159,17 @@ public sealed class MediaCommandTests : IDisposable
         Assert.Equal("Three.", output.Trim());
     }
 
+    [Theory]
+    [InlineData("Which way does the red star move?", "It moves right.")]
+    [InlineData("Describe the video.", "A red star moves right.")]
+    public async Task Ask_Video_AnswersAboutTheMotion_OnTheBundledLongVA(string question, string answer)
+    {
+        // samples/moving-star.mp4: a red star crossing left to right in 8 frames (eng/train/make_samples.py).
+        var (code, output, error) = await RunAsync("ask", "--model", RepositoryPaths.Combine("models", "longva-tiny"), "--video", Video, "--temperature", "0", question);
+        Assert.True(code == 0, error);
+        Assert.Equal(answer, output.Trim());
+    }
+
     [Fact]
     public async Task Ask_Video_OnAnImageFamily_OneLineNamingTheVideoFamilies()
     {
