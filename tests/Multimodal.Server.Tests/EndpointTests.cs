@@ -165,6 +165,8 @@ public sealed partial class EndpointTests : IAsyncLifetime
 
             Assert.True(response.Headers.CacheControl?.NoCache, path);
             Assert.NotNull(response.Headers.ETag);
+            Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+            Assert.Contains("default-src 'self'", Assert.Single(response.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
         }
     }
 

@@ -195,6 +195,8 @@ async function run(baseUrl) {
     check(third && third.messages.length === 1 && third.messages[0].content === 'Hello', `after Clear the request carried ${third ? third.messages.length : 'no'} messages`);
 
     check(pageErrors.length === 0, `the page threw: ${pageErrors.join(' | ')}`);
+    const cspViolations = consoleErrors.filter((e) => /Content Security Policy/i.test(e));
+    check(cspViolations.length === 0, `the page broke its Content-Security-Policy: ${cspViolations.join(' | ')}`);
     return {
       baseUrl,
       models,

@@ -20,6 +20,12 @@ internal sealed class ChatPageFiles
 
     private ChatPageFiles(Dictionary<string, StaticFile> files) => _files = files;
 
+    /// <summary>The page's Content-Security-Policy: its own files only, attachments previewed from data: and blob: URLs,
+    /// requests to this server only, no framing.</summary>
+    internal const string ContentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' data: blob:; " +
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
     /// <summary>Gets the files of this assembly, loaded once.</summary>
     public static ChatPageFiles Instance { get; } = Load(typeof(ChatPageFiles).Assembly);
 
@@ -71,6 +77,10 @@ internal sealed class ChatPageFiles
         response.Headers.CacheControl = "no-cache";
         response.Headers.ETag = file.ETag;
         response.Headers.XContentTypeOptions = "nosniff";
+
+        // The page loads only its own files; attachments are previewed from data: URLs; requests go to this server only.
+        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        response.Headers["Referrer-Policy"] = "no-referrer";
         var ifNoneMatch = context.Request.Headers.IfNoneMatch;
         if (ifNoneMatch.Count > 0 && EntityTagHeaderValue.TryParseList(ifNoneMatch, out var tags)
             && tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || string.Equals(t.Tag.Value, file.ETag, StringComparison.Ordinal)))
