@@ -11,6 +11,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Multimodal.Backends.Remote;
 
 namespace Multimodal.Server.Internal;
 
@@ -389,6 +390,12 @@ internal sealed class ChatCompletionHandler(
                 return ApiError.BadRequest(argument.Message, null, "invalid_value");
             case ObjectDisposedException:
                 return new ApiError(StatusCodes.Status503ServiceUnavailable, $"Model '{modelId}' is shutting down.", "server_error", null, "model_unavailable");
+            case RemoteEngineException upstream:
+                return Upstream(upstream, modelId, logger);
+            case TimeoutException timeout when !started:
+                // A RemoteChatClient's own time limit: the upstream engine did not answer in time.
+                ServerLog.RequestRefused(logger, StatusCodes.Status504GatewayTimeout, timeout.Message);
+                return new ApiError(StatusCodes.Status504GatewayTimeout, $"Model '{modelId}' is served by an upstream engine that did not answer in time.", "server_error", null, "upstream_timeout");
         }
 
         var traceId = Activity.Current?.Id ?? context.TraceIdentifier;
@@ -408,6 +415,22 @@ internal sealed class ChatCompletionHandler(
         }
 
         return ApiError.Internal(traceId);
+    }
+
+    /// <summary>Answers for an upstream engine (the model is a <see cref="RemoteChatClient"/>): what the engine refused
+    /// as the client's fault keeps its status, type, param and code (a prompt too long stays <c>context_length_exceeded</c>);
+    /// an engine that is busy or down after the client's retries is 503; any other engine failure is 502.</summary>
+    private static ApiError Upstream(RemoteEngineException upstream, string modelId, ILogger logger)
+    {
+        var status = (int?)upstream.StatusCode;
+        ApiError error = status switch
+        {
+            >= 400 and < 500 and not 429 => new ApiError(status.Value, upstream.ServerMessage ?? upstream.Message, upstream.ErrorType ?? "invalid_request_error", upstream.ErrorParam, upstream.ErrorCode),
+            429 or 503 => new ApiError(StatusCodes.Status503ServiceUnavailable, $"Model '{modelId}' is served by an upstream engine that is busy or unavailable; retry later.", "server_error", null, "upstream_unavailable"),
+            _ => new ApiError(StatusCodes.Status502BadGateway, $"Model '{modelId}' is served by an upstream engine that failed{(status is { } s ? $" with status {s}" : string.Empty)}.", "server_error", null, "upstream_error"),
+        };
+        ServerLog.RequestRefused(logger, error.StatusCode, upstream.Message);
+        return error;
     }
 
     private readonly record struct Delta(bool Role, string? Content);
