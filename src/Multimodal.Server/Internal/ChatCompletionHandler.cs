@@ -238,13 +238,19 @@ internal sealed class ChatCompletionHandler(
         writer.WriteEndObject();
     }
 
-    private static void WriteUsageChunk(Utf8JsonWriter writer, Outcome result, string model)
+    /// <summary>Opens a <c>chat.completion.chunk</c> object with the fields every chunk of one response shares.</summary>
+    private static void WriteChunkStart(Utf8JsonWriter writer, Outcome result, string model)
     {
         writer.WriteStartObject();
         writer.WriteString("id", result.Id);
         writer.WriteString("object", "chat.completion.chunk");
         writer.WriteNumber("created", result.Created);
         writer.WriteString("model", model);
+    }
+
+    private static void WriteUsageChunk(Utf8JsonWriter writer, Outcome result, string model)
+    {
+        WriteChunkStart(writer, result, model);
         writer.WriteStartArray("choices");
         writer.WriteEndArray();
         WriteUsage(writer, result);
@@ -256,11 +262,7 @@ internal sealed class ChatCompletionHandler(
             response,
             writer =>
             {
-                writer.WriteStartObject();
-                writer.WriteString("id", result.Id);
-                writer.WriteString("object", "chat.completion.chunk");
-                writer.WriteNumber("created", result.Created);
-                writer.WriteString("model", model);
+                WriteChunkStart(writer, result, model);
                 writer.WriteStartArray("choices");
                 writer.WriteStartObject();
                 writer.WriteNumber("index", 0);
