@@ -132,6 +132,27 @@ public sealed class VideoFileTests(ITestOutputHelper output)
         Assert.All(frames, f => Assert.Equal(hashes[f.Index], Hash(f.Image)));
     }
 
+    [Theory(Timeout = 180_000)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task ReadsAfterADrainedRun_OnTheSameFile_MatchPyAv(int parallelism)
+    {
+        // A run drains its decoder once its last wanted packet is in; the next read on the same file must start cleanly,
+        // whether its frames lie before, between or after the ones the drained run showed in the same group of pictures.
+        var hashes = Strings(Clip.GetProperty("hashes"));
+        using var video = VideoFile.Open(ClipPath, new VideoOpenOptions { SkipNonReferenceFrames = true });
+        var options = new VideoDecodeOptions { MaxDegreeOfParallelism = parallelism };
+        int[][] reads = [[100, 200], [150, 240, 260], [201, 202], [0, 249, 250, 599], [598]];
+
+        foreach (var indices in reads)
+        {
+            var frames = await ToListAsync(video.ReadFramesAsync(indices, options));
+
+            Assert.Equal(indices, frames.Select(f => f.Index));
+            Assert.Equal(indices.Select(i => hashes[i]), frames.Select(f => Hash(f.Image)));
+        }
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task Resize_EqualsPyAvReformat_WithinOneLevel()
     {

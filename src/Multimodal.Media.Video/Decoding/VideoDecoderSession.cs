@@ -27,10 +27,12 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
 
     private FrameIndex? _positions;
     private HashSet<int>? _wantedPositions;
+    private int _lastWantedPosition = -1;
     private bool _skipping;
     private int _nextPosition = -1;
     private long _lastOutputPts = long.MinValue;
     private bool _draining;
+    private bool _drainedAfterWanted;
     private bool _atStart = true;
     private bool _singleThreaded;
 
@@ -178,11 +180,13 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
         }
 
         _wantedPositions = [];
+        _lastWantedPosition = -1;
         foreach (var i in frames)
         {
             if (index.TryGetPosition(index.PtsByIndex[i], out var position))
             {
                 _wantedPositions.Add(position);
+                _lastWantedPosition = Math.Max(_lastWantedPosition, position);
             }
         }
     }
@@ -202,7 +206,9 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
 
         // Keep decoding instead of seeking when this run already fed the target's keyframe (or a later packet) and has not
         // yet shown the target: seeking would only decode the same packets again.
-        var ahead = !_draining && _nextPosition > index.KeyPosition(keyframe) && target > _lastOutputPts;
+        // A run drained after its last wanted packet still holds the wanted frames it has not shown yet.
+        var running = !_draining || (_drainedAfterWanted && index.TryGetPosition(target, out var position) && _wantedPositions?.Contains(position) == true);
+        var ahead = running && _nextPosition > index.KeyPosition(keyframe) && target > _lastOutputPts;
         if (!ahead)
         {
             SeekToKeyframe(index, keyframe);
@@ -511,6 +517,7 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
         _nextPosition = -1;
         _lastOutputPts = long.MinValue;
         _draining = false;
+        _drainedAfterWanted = false;
     }
 
     private ImageFrame? DecodeUntil(FrameIndex index, long target, int width, int height, CancellationToken cancellationToken)
@@ -625,6 +632,15 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
             // A damaged packet is skipped, as the ffmpeg CLI does; a missing frame is reported by the caller.
             AvCodecNative.SendPacket(_codec, p);
             AvCodecNative.PacketUnref(_packet);
+            if (_skipNonReference && position >= 0 && position == _lastWantedPosition)
+            {
+                // Every wanted frame's packet is in: draining shows the frames the decoder holds back for reordering
+                // without decoding the packets after them (the reorder delay would otherwise cost a few frames per run).
+                AvCodecNative.SendPacket(_codec, IntPtr.Zero);
+                _draining = true;
+                _drainedAfterWanted = true;
+            }
+
             return true;
         }
     }
