@@ -148,7 +148,8 @@ def tome_merge(x, metric, size, r):
     if r <= 0:
         info.update(tokens_out=t, boundary_gap=None, argmax_gap=None)
         return x, size, info
-    m = metric / metric.norm(dim=-1, keepdim=True)
+    m = metric.double()  # scores in float64, as the C# merger computes them (near-ties of flat regions)
+    m = m / m.norm(dim=-1, keepdim=True)
     a, b = m[0::2], m[1::2]
     scores = a @ b.T
     scores[0, :] = NEG

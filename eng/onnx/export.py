@@ -4,7 +4,10 @@ Two layouts land in models/<family>-tiny/onnx/:
 
   ONNX Runtime (the optimum / transformers.js image-text-to-text layout)
     vision_encoder.onnx        pixel_values [N, 3, H, W] -> image_features [N, tokens, hidden]  (tower + projector,
-                               exactly what the managed engine's vision encoder returns per view)
+                               exactly what the managed engine's vision encoder returns per view; Aria's also takes
+                               pixel_mask [N, H, W] bool and dynamic H, W: eng/onnx/aria_vision.py; AuroraCap's
+                               also takes tome_r [num_hidden_layers] int64, ToMe's r per tower layer, so one graph
+                               serves every token_kept_ratio: eng/onnx/auroracap_vision.py)
     embed_tokens.onnx          input_ids [B, S] int64 -> inputs_embeds [B, S, hidden]  (x scale_emb for MiniCPM)
     decoder_model_merged.onnx  inputs_embeds, attention_mask [B, T] int64, position_ids [B, S] int64,
                                past_key_values.N.key/value [B, kv_heads, P, head_dim]
@@ -23,7 +26,7 @@ Weights that are exactly representable in float16 (all of them for float16 check
 initializers followed by a Cast to float32, which ONNX Runtime folds at load: the graphs compute in float32 on the
 same values as the checkpoint, at the checkpoint's size.
 
-    /usr/bin/python3 eng/onnx/export.py --family llava [--check]
+    /usr/bin/python3 eng/onnx/export.py --family llava [--check] [--model DIR] [--out DIR]
 """
 
 import argparse
@@ -43,6 +46,8 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "eng", "train"))
 sys.path.insert(0, os.path.join(ROOT, "eng", "managed"))
 
+import aria_vision as ARV  # noqa: E402
+import auroracap_vision as AV  # noqa: E402
 import families as F_  # noqa: E402
 import modules as M  # noqa: E402
 import train as T  # noqa: E402
@@ -61,6 +66,8 @@ def load_net(fam, folder):
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
     vocab = config.get("vocab_size") or config.get("text_config", {}).get("vocab_size") or vocab
+    if not hasattr(fam, "img_id"):  # train.py sets it from the tokenizer; Aria's model needs it (image_token_index)
+        fam.img_id = config.get("image_token_index")
     net = fam.model(vocab)
     expected = net.state_dict()
     state = {}
@@ -375,11 +382,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--family", required=True, choices=sorted(T.FAMILIES))
     parser.add_argument("--check", action="store_true", help="compare the graphs' torch modules with the reference math")
+    parser.add_argument("--model", help="the checkpoint folder (default models/<family>-tiny)")
+    parser.add_argument("--out", help="where the graphs go (default <model>/onnx)")
     args = parser.parse_args()
     torch.manual_seed(0)
     fam = T.FAMILIES[args.family]()
-    folder = os.path.join(ROOT, "models", fam.folder)
-    out = os.path.join(folder, "onnx")
+    folder = args.model or os.path.join(ROOT, "models", fam.folder)
+    out = args.out or os.path.join(folder, "onnx")
     os.makedirs(out, exist_ok=True)
     net, config = load_net(fam, folder)
     kind, lm, head, embedding, scale, div = decoder_parts(fam, net)
@@ -388,10 +397,21 @@ def main():
     size = fam.vision["image_size"]
 
     with torch.no_grad():
-        vision = VisionEncoder(net)
-        pixels = torch.randn(2, 3, size, size)
-        export(vision, (pixels,), os.path.join(out, "vision_encoder.onnx"), ["pixel_values"], ["image_features"],
-               {"pixel_values": {0: "num_views"}, "image_features": {0: "num_views"}})
+        if isinstance(net, F_.AuroraCapNet):
+            # One graph for every token_kept_ratio: ToMe's r per tower layer is an input (eng/onnx/auroracap_vision.py).
+            vision = AV.AuroraCapVisionEncoder(net)
+            export(vision, AV.example_inputs(net), os.path.join(out, "vision_encoder.onnx"), AV.INPUT_NAMES,
+                   AV.OUTPUT_NAMES, AV.DYNAMIC_AXES)
+        elif isinstance(net, F_.AriaNet):
+            # pixel_values + pixel_mask [N, H, W]: NaViT positions, padding masked (eng/onnx/aria_vision.py).
+            vision = ARV.from_net(net, config)
+            export(vision, ARV.example_inputs(vision), os.path.join(out, "vision_encoder.onnx"), ARV.INPUTS,
+                   ARV.OUTPUTS, ARV.DYNAMIC_AXES)
+        else:
+            vision = VisionEncoder(net)
+            pixels = torch.randn(2, 3, size, size)
+            export(vision, (pixels,), os.path.join(out, "vision_encoder.onnx"), ["pixel_values"], ["image_features"],
+                   {"pixel_values": {0: "num_views"}, "image_features": {0: "num_views"}})
 
         embed = EmbedTokens(embedding, scale)
         export(embed, (torch.tensor([[1, 2, 3]]),), os.path.join(out, "embed_tokens.onnx"), ["input_ids"],
@@ -423,6 +443,10 @@ def main():
 
         if args.check:
             check(decoder, embed, genai_embed, layers, kv, hd, hidden, vocab)
+            if isinstance(vision, AV.AuroraCapVisionEncoder):
+                print(f"check: ToMe graph module vs training encode at every r, max |diff| {AV.check(net, vision):.2e}")
+            if isinstance(vision, ARV.AriaVisionEncoder):
+                ARV.check_net(vision, net, folder)
     total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
     print(f"{fam.folder}/onnx: {sorted(os.listdir(out))}, {total} bytes; decoder inputs {sorted(declared)}")
 

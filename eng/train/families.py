@@ -91,7 +91,9 @@ def tome_batched(x, k, size, r, heads):
         size = torch.ones(b, t, 1)
     if r <= 0:
         return x, size
-    metric = k.view(b, t, heads, -1).mean(2)
+    # Scores in float64, as the C# BipartiteTokenMerger and the ONNX export compute them: flat regions give
+    # near-parallel keys whose float32 scores differ by a few ulps, where rounding alone would pick the merges.
+    metric = k.view(b, t, heads, -1).mean(2).double()
     metric = metric / metric.norm(dim=-1, keepdim=True)
     a, bb = metric[:, 0::2], metric[:, 1::2]
     scores = a @ bb.transpose(1, 2)

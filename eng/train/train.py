@@ -686,6 +686,12 @@ def export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs=()):
     log(f"held-out greedy accuracy {accuracy:.4f} ({len(items)} prompts), folder {size} bytes")
     for k, v in sorted(by_kind.items()):
         log(f"  {k}: {sum(v)}/{len(v)}")
+    # Held-out videos are shared by the families with the same scene size and frame count (the folder holds the
+    # frames themselves, so a family sampling a different count needs its own folder).
+    vname = "videos-%d" % fam.scene if getattr(fam, "frames", 8) == 8 else "videos-%d-%dframes" % (fam.scene, fam.frames)
+    for it in items:
+        if it["kind"] == "video":
+            it["video_dir"] = vname
     edir = os.path.join(EVAL, fam.name)
     os.makedirs(edir, exist_ok=True)
     write_json(os.path.join(edir, "goldens.json"), {
@@ -693,7 +699,7 @@ def export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs=()):
         "scene_seed": 6200, "video_seed": 6400, "pdf_seed": 6600, "scene_size": fam.scene,
         "eval_token_kept_ratio": getattr(fam, "eval_ratio", None),
         "items": [{k: it[k] for k in ("kind", "index", "question", "answer", "prompt", "ids", "spans", "greedy",
-                                       "output", "correct")} for it in items]})
+                                       "output", "correct", "video_dir") if k in it} for it in items]})
     sdir = os.path.join(EVAL, "scenes-%d" % fam.scene)
     os.makedirs(sdir, exist_ok=True)
     for k, (image, _, _) in enumerate(held):
@@ -708,7 +714,7 @@ def export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs=()):
             if not os.path.exists(path):
                 image.save(path, optimize=True)
     for k, (frames, _, _) in enumerate(held_videos):
-        vdir = os.path.join(EVAL, "videos-%d" % fam.scene, f"video-{k:03d}")
+        vdir = os.path.join(EVAL, vname, f"video-{k:03d}")
         os.makedirs(vdir, exist_ok=True)
         for j, frame in enumerate(frames):
             path = os.path.join(vdir, f"frame-{j}.png")

@@ -101,8 +101,14 @@ internal sealed class OnnxModelFiles
             : fallback;
     }
 
-    /// <summary>Gets the vision tower's patch size from config.json, or <paramref name="fallback"/>.</summary>
-    public int PatchSize(int fallback) => ReadPatchSize(Config, fallback);
+    /// <summary>Gets the vision tower's patch size from config.json (or <c>visual_encoder/config.json</c>), or <paramref name="fallback"/>.</summary>
+    public int PatchSize(int fallback) => ReadPatchSize(Folder, Config, fallback);
+
+    /// <summary>Reads the vision tower's patch size of a model folder: from its config.json (<see cref="ReadPatchSize(JsonElement?, int)"/>),
+    /// else from <c>visual_encoder/config.json</c> (the xtuner layout: AuroraCap, whose root config is the language
+    /// model's), else <paramref name="fallback"/>. The ONNX vision encoder derives AuroraCap's ToMe r from it.</summary>
+    internal static int ReadPatchSize(string folder, JsonElement? modelConfig, int fallback) =>
+        ReadPatchSize(modelConfig, ReadPatchSize(JsonConfig.ReadFile(Path.Combine(folder, "visual_encoder"), "config.json"), fallback));
 
     /// <summary>Reads the vision tower's patch size from a model's config.json (<c>vision_config</c>,
     /// <c>mm_vision_tower_config</c>, or the root), or returns <paramref name="fallback"/>.</summary>

@@ -62,7 +62,7 @@ public sealed class OnnxRuntimeGenAIBackend(OnnxRuntimeGenAIBackendOptions? opti
             var provider = "onnxruntime-genai:" + _options.ExecutionProvider.ToString().ToLowerInvariant();
             context.LanguageDecoder = new GenAILanguageDecoder(genai, vocab, context_, hidden, provider);
             genai = null;
-            context.VisionEncoder = vision is null ? null : new OnnxVisionEncoder(vision, OnnxModelFiles.ReadPatchSize(JsonConfig.ReadFile(folder, "config.json"), fallback: 14), _options.VisionBatchSize, OnnxRuntimeBackend.ProviderName(_options.VisionSession));
+            context.VisionEncoder = vision is null ? null : new OnnxVisionEncoder(vision, OnnxModelFiles.ReadPatchSize(folder, JsonConfig.ReadFile(folder, "config.json"), fallback: 14), _options.VisionBatchSize, OnnxRuntimeBackend.ProviderName(_options.VisionSession));
             vision = null;
             context.Report("Loading ONNX Runtime GenAI model", 1);
             return ValueTask.CompletedTask;

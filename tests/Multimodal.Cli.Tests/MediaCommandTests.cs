@@ -170,6 +170,17 @@ public sealed class MediaCommandTests : IDisposable
         Assert.Equal(answer, output.Trim());
     }
 
+    [Theory]
+    [InlineData("Which way does the red star move?", "It moves right.")]
+    [InlineData("Describe the video.", "A red star moves right.")]
+    public async Task Ask_Video_AnswersAboutTheMotion_OnTheBundledAuroraCap(string question, string answer)
+    {
+        // The tiny AuroraCap was trained on 4-frame videos at token_kept_ratio 0.2 (its family's captioning default).
+        var (code, output, error) = await RunAsync("ask", "--model", RepositoryPaths.Combine("models", "auroracap-tiny"), "--video", Video, "--frames", "4", "--temperature", "0", question);
+        Assert.True(code == 0, error);
+        Assert.Equal(answer, output.Trim());
+    }
+
     [Fact]
     public async Task Ask_Video_OnAnImageFamily_OneLineNamingTheVideoFamilies()
     {

@@ -124,12 +124,17 @@ public abstract class HeldOutEvaluationBase(ITestOutputHelper output)
         var index = item.GetProperty("index").GetInt32();
         AIContent media = item.GetProperty("kind").GetString() switch
         {
-            "video" => new VideoContent(MediaSource.FromFile(RepositoryPaths.Combine("tests", "data", "eval", $"videos-{scene}", $"video-{index:000}"))),
+            "video" => new VideoContent(MediaSource.FromFile(RepositoryPaths.Combine("tests", "data", "eval", VideoFolder(item, scene), $"video-{index:000}"))),
             "pdf" => new PdfContent(MediaSource.FromFile(RepositoryPaths.Combine("tests", "data", "eval", $"pdfs-{scene}", $"pdf-{index:000}"))),
             _ => ImageContent.FromFile(RepositoryPaths.Combine("tests", "data", "eval", $"scenes-{scene}", $"scene-{index:000}.png")),
         };
         return new ChatMessage(ChatRole.User, [media, new TextContent(item.GetProperty("question").GetString()!)]);
     }
+
+    /// <summary>The folder of a video item's frames: the item's <c>video_dir</c> (a family that samples another frame
+    /// count than 8 has its own), else the shared <c>videos-&lt;scene&gt;</c>.</summary>
+    private static string VideoFolder(JsonElement item, int scene) =>
+        item.TryGetProperty("video_dir", out var dir) && dir.GetString() is { Length: > 0 } name ? name : $"videos-{scene}";
 
     /// <summary>Creates the model the way an application does: the installed families, a backend (managed by default), the image decoder, and test sources that read folders of PNG frames and pages as videos and PDFs.</summary>
     internal static MultimodalModel CreateModel(string folder, IModelBackend? backend = null) =>

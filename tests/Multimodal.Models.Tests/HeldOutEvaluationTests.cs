@@ -44,3 +44,17 @@ public sealed class LongVaHeldOutTests(ITestOutputHelper output) : HeldOutEvalua
     [Fact]
     public Task SecondChatTurnMatchesAFreshPrefill() => SecondTurnMatchesFreshPrefillAsync();
 }
+
+/// <summary>The bundled tiny AuroraCap (xtuner layout: Llama root, CLIP tower with ToMe in every layer, 2-layer projector)
+/// against its PyTorch goldens, at the evaluation's token_kept_ratio (0.2, the captioning default).</summary>
+/// <remarks>Parity is required; the ≥ 95% accuracy goal is not met yet (docs/families.md has today's figure).</remarks>
+public sealed class AuroraCapHeldOutTests(ITestOutputHelper output) : HeldOutEvaluationBase(output)
+{
+    protected override string Family => "auroracap";
+
+    [Fact]
+    public Task HeldOutParityWithPyTorch() => EvaluateParityAsync();
+
+    [Fact]
+    public Task SecondChatTurnMatchesAFreshPrefill() => SecondTurnMatchesFreshPrefillAsync();
+}

@@ -20,7 +20,7 @@ namespace Multimodal.Backends.Managed.Families;
 internal sealed class AuroraCapModel : FamilyModel, IViewEncoder
 {
     /// <summary>The option key of the kept-token ratio.</summary>
-    public const string TokenKeptRatioKey = "token_kept_ratio";
+    public const string TokenKeptRatioKey = BipartiteTokenMerger.TokenKeptRatioKey;
 
     /// <summary>The reference inference script's default ratio.</summary>
     public const double DefaultTokenKeptRatio = 0.8;
@@ -80,21 +80,7 @@ internal sealed class AuroraCapModel : FamilyModel, IViewEncoder
             return merger;
         }
 
-        var ratio = DefaultTokenKeptRatio;
-        if (options?.AdditionalProperties?.TryGetValue(TokenKeptRatioKey, out var value) == true && value is not null)
-        {
-            if (!OptionValues.TryConvertToDouble(value, out ratio))
-            {
-                throw new ArgumentException($"The {TokenKeptRatioKey} option must be a number in [0, 1]; got {value}.", nameof(options));
-            }
-
-            if (!(ratio >= 0 && ratio <= 1))
-            {
-                throw new ArgumentException($"The {TokenKeptRatioKey} option must be in [0, 1] (0.2-0.4 for captioning, at least 0.5 for questions, 0.8 or more for text in images); got {ratio}.", nameof(options));
-            }
-        }
-
-        return new BipartiteTokenMerger(TokensPerLayer(ratio));
+        return new BipartiteTokenMerger(TokensPerLayer(BipartiteTokenMerger.ReadTokenKeptRatio(options, DefaultTokenKeptRatio)));
     }
 
     public float[] Encode(DenseTensor<float> view, int index, VisionEncodeOptions? options) =>

@@ -16,6 +16,10 @@ namespace Multimodal;
 /// <para>Protected leading tokens (<see cref="TokenMergeRequest.ProtectedPrefix"/>, the CLS token) are never merged
 /// and never receive a merge; at most (tokens − protected) / 2 tokens merge per step, as in ToMe. Without a metric
 /// the tokens themselves are compared (our generalisation for merging any family's output after the encoder).</para>
+/// <para>The cosine similarities are computed in double precision from the float metric, so that which tokens merge
+/// depends on the metric, not on float32 rounding: flat image regions give near-parallel keys whose scores lie within
+/// a few float32 ulps of 1. ONNX Runtime's AuroraCap export (eng/onnx/auroracap_vision.py) scores in double too, which
+/// keeps its merges identical to these.</para>
 /// <para>Thread-safety: immutable; plans are independent.</para>
 /// </remarks>
 public sealed class BipartiteTokenMerger : ITokenMerger
@@ -47,6 +51,31 @@ public sealed class BipartiteTokenMerger : ITokenMerger
         return (int)(patches * (1 - tokenKeptRatio) / layers);
     }
 
+    /// <summary>The request option key of AuroraCap's kept-token ratio.</summary>
+    public const string TokenKeptRatioKey = "token_kept_ratio";
+
+    /// <summary>Reads the kept-token ratio a vision request asks for (<see cref="VisionEncodeOptions.AdditionalProperties"/>[<see cref="TokenKeptRatioKey"/>]).</summary>
+    /// <param name="options">The request's encode options, or <see langword="null"/>.</param>
+    /// <param name="defaultRatio">The ratio when the request gives none.</param>
+    /// <returns>The ratio, in [0, 1].</returns>
+    /// <exception cref="ArgumentException">The value is not a number in [0, 1].</exception>
+    public static double ReadTokenKeptRatio(VisionEncodeOptions? options, double defaultRatio)
+    {
+        if (options?.AdditionalProperties?.TryGetValue(TokenKeptRatioKey, out var value) != true || value is null)
+        {
+            return defaultRatio;
+        }
+
+        if (!OptionValues.TryConvertToDouble(value, out var ratio))
+        {
+            throw new ArgumentException($"The {TokenKeptRatioKey} option must be a number in [0, 1]; got {value}.", nameof(options));
+        }
+
+        return ratio is >= 0 and <= 1
+            ? ratio
+            : throw new ArgumentException($"The {TokenKeptRatioKey} option must be in [0, 1] (0.2-0.4 for captioning, at least 0.5 for questions, 0.8 or more for text in images); got {ratio}.", nameof(options));
+    }
+
     /// <inheritdoc />
     public TokenMergePlan Plan(TokenMergeRequest request)
     {
@@ -71,24 +100,28 @@ public sealed class BipartiteTokenMerger : ITokenMerger
             throw new ArgumentException($"The metric must be [{t}, d]; it is {metric}.", nameof(request));
         }
 
+        // Cosine similarities in double precision: near-parallel keys (flat image regions) give scores within a few
+        // float32 ulps of each other, where float32 rounding alone would decide the ranking. In double the decisions
+        // depend only on the keys, so another implementation that also scores in double (the ONNX export) agrees.
         var d = metric.Dimension(1);
         var m = metric.Span;
-        var normalized = new float[t * d];
+        var normalized = new double[t * d];
         for (var i = 0; i < t; i++)
         {
-            var row = m.Slice(i * d, d);
-            var norm = MathF.Sqrt(TensorPrimitives.Dot(row, row));
-            TensorPrimitives.Divide(row, norm, normalized.AsSpan(i * d, d));
+            var row = normalized.AsSpan(i * d, d);
+            TensorPrimitives.ConvertChecked<float, double>(m.Slice(i * d, d), row);
+            var norm = Math.Sqrt(TensorPrimitives.Dot<double>(row, row));
+            TensorPrimitives.Divide(row, norm, row);
         }
 
         var aCount = (t + 1) / 2;
         var bCount = t / 2;
-        var best = new float[aCount];
+        var best = new double[aCount];
         var partner = new int[aCount];
         for (var a = 0; a < aCount; a++)
         {
             var ai = 2 * a;
-            best[a] = float.NegativeInfinity;
+            best[a] = double.NegativeInfinity;
             if (ai < prefix)
             {
                 continue; // scores[..., protected, :] = -inf
@@ -98,7 +131,7 @@ public sealed class BipartiteTokenMerger : ITokenMerger
             for (var b = 0; b < bCount; b++)
             {
                 var bi = (2 * b) + 1;
-                var score = bi < prefix ? float.NegativeInfinity : TensorPrimitives.Dot(rowA, normalized.AsSpan(bi * d, d));
+                var score = bi < prefix ? double.NegativeInfinity : TensorPrimitives.Dot<double>(rowA, normalized.AsSpan(bi * d, d));
                 if (score > best[a] || partner[a] < 0)
                 {
                     best[a] = score;
