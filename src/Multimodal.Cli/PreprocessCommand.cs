@@ -18,7 +18,7 @@ internal static class PreprocessCommand
 
     public static Command Create(TextWriter output)
     {
-        var model = new Option<DirectoryInfo?>("--model", "-m") { Description = "A model folder; the family is found from its config.json and options from preprocessor_config.json." };
+        var model = new Option<DirectoryInfo?>("--model", "-m") { Description = "A model folder; the family is found from its config.json and options from preprocessor_config.json (MiniCPM-V's slicing, scale_resolution and query_num from config.json)." };
         var family = new Option<string?>("--family") { Description = "The family, instead of --model: " + string.Join(", ", Families) + "." };
         family.AcceptOnlyFromAmong(Families);
         var config = new Option<FileInfo?>("--config") { Description = "A preprocessor_config.json to read options from (with --family)." };
@@ -38,7 +38,7 @@ internal static class PreprocessCommand
             var options = ReadOptions(configFile);
             name ??= DetectFamily(folder!);
             var frame = await ImageCommands.LoadAsync(parse.GetRequiredValue(image), cancellationToken).ConfigureAwait(false);
-            var result = Run(name, frame, options);
+            var result = Run(name, frame, options, folder is null ? null : MiniCpmVGeometry(name, folder));
 
             var written = new List<string>();
             if (parse.GetValue(outFile) is { } target)
@@ -69,16 +69,30 @@ internal static class PreprocessCommand
         return command;
     }
 
-    internal static PreprocessedImage Run(string family, ImageFrame frame, IReadOnlyDictionary<string, object?> options) => family switch
+    internal static PreprocessedImage Run(string family, ImageFrame frame, IReadOnlyDictionary<string, object?> options, MiniCpmVSliceGeometry? miniCpmV = null) => family switch
     {
         "llava" => LlavaImagePreprocessor.Llava15.Preprocess(frame, options),
         "llava-mpt" => LlavaImagePreprocessor.LlavaMptPreview.Preprocess(frame, options),
         "longva" => LongVaImagePreprocessor.LongVa.Preprocess(frame, options),
         "auroracap" => ClipImagePreprocessor.AuroraCap.Preprocess(frame, options),
-        "minicpmv" => MiniCpmVImagePreprocessor.MiniCpmV2.Preprocess(frame, options),
+        "minicpmv" => (miniCpmV is null ? MiniCpmVImagePreprocessor.MiniCpmV2 : new MiniCpmVImagePreprocessor(miniCpmV)).Preprocess(frame, options),
         "aria" => AriaImagePreprocessor.Aria.Preprocess(frame, options),
         _ => throw new ArgumentException($"Unknown family '{family}'. Known: {string.Join(", ", Families)}."),
     };
+
+    /// <summary>MiniCPM-V keeps its slicing in config.json (<c>max_slice_nums</c>, <c>scale_resolution</c>, <c>patch_size</c>,
+    /// <c>query_num</c>; MiniCPM-V 2.0's 9, 448, 14, 64 when absent), as the family reads it; <see langword="null"/> for other families.</summary>
+    internal static MiniCpmVSliceGeometry? MiniCpmVGeometry(string family, DirectoryInfo folder)
+    {
+        if (family != "minicpmv")
+        {
+            return null;
+        }
+
+        var config = ModelFolder.Open(folder.FullName).Config;
+        return new MiniCpmVSliceGeometry(
+            config.Int("max_slice_nums", 9), config.Int("scale_resolution", 448), config.Int("patch_size", 14), config.Int("query_num", 64));
+    }
 
     /// <summary>Maps a model folder to a family from config.json (model_type, architectures) and its layout.</summary>
     internal static string DetectFamily(DirectoryInfo folder)

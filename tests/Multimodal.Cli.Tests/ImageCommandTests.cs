@@ -93,6 +93,25 @@ public sealed class ImageCommandTests : IDisposable
         Assert.True(summary.RootElement.GetProperty("views").GetArrayLength() <= 1 + 4);
     }
 
+    [Fact]
+    public async Task Preprocess_MiniCpmVModelFolder_SlicesAtItsConfigScaleResolution()
+    {
+        // models/minicpmv-tiny's config.json: scale_resolution 112, query_num 16 (no preprocessor_config.json), so a
+        // 224² scene is a 112² source plus a 2×2 grid of 112² slices, 16 tokens each, as the pipeline sees it.
+        var (code, text, error) = await RunAsync(
+            "preprocess", "--model", Path.Combine(Root, "models", "minicpmv-tiny"), "--image", Path.Combine(Root, "tests", "data", "eval", "scenes-224", "scene-012.png"));
+
+        Assert.Equal(0, code);
+        Assert.Equal(string.Empty, error);
+        using var summary = JsonDocument.Parse(text);
+        var root = summary.RootElement;
+        Assert.Equal((2, 2), (root.GetProperty("grid").GetProperty("rows").GetInt32(), root.GetProperty("grid").GetProperty("columns").GetInt32()));
+        var views = root.GetProperty("views").EnumerateArray().ToList();
+        Assert.Equal(5, views.Count);
+        Assert.All(views, v => Assert.Equal((112, 112, 16), (v.GetProperty("width").GetInt32(), v.GetProperty("height").GetInt32(), v.GetProperty("tokens").GetInt32())));
+        Assert.Equal(80, root.GetProperty("tokens").GetInt32());
+    }
+
     [Theory]
     [InlineData("--width", "0")]
     [InlineData("--filter", "sharpest")]

@@ -37,7 +37,7 @@ public abstract class HeldOutEvaluationBase(ITestOutputHelper output)
         var folder = RepositoryPaths.Combine(root.GetProperty("model").GetString()!.Split('/'));
         var scene = root.GetProperty("scene_size").GetInt32();
         using var model = CreateModel(folder);
-        var options = new GenerationOptions { DoSample = false, Temperature = 0, MaxNewTokens = 64, NumBeams = 1 };
+        var options = PlainGreedy();
         if (root.TryGetProperty("eval_token_kept_ratio", out var ratio) && ratio.ValueKind == JsonValueKind.Number)
         {
             options.AdditionalProperties = new Dictionary<string, object?> { ["token_kept_ratio"] = ratio.GetDouble() };
@@ -135,6 +135,21 @@ public abstract class HeldOutEvaluationBase(ITestOutputHelper output)
     /// count than 8 has its own), else the shared <c>videos-&lt;scene&gt;</c>.</summary>
     private static string VideoFolder(JsonElement item, int scene) =>
         item.TryGetProperty("video_dir", out var dir) && dir.GetString() is { Length: > 0 } name ? name : $"videos-{scene}";
+
+    /// <summary>The decoding eng/train/train.py <c>reference_greedy</c> does: argmax of the raw logits, one beam, 64 new
+    /// tokens, and no logit processing. Every knob a family's defaults may set is overridden explicitly: MiniCPM-V's
+    /// defaults (the reference <c>chat(sampling=True)</c>) carry a repetition penalty of 1.05 and beam search, which a
+    /// request that only turns sampling off would still inherit.</summary>
+    internal static GenerationOptions PlainGreedy() => new()
+    {
+        DoSample = false,
+        Temperature = 0,
+        MaxNewTokens = 64,
+        NumBeams = 1,
+        RepetitionPenalty = 1f,
+        FrequencyPenalty = 0f,
+        PresencePenalty = 0f,
+    };
 
     /// <summary>Creates the model the way an application does: the installed families, a backend (managed by default), the image decoder, and test sources that read folders of PNG frames and pages as videos and PDFs.</summary>
     internal static MultimodalModel CreateModel(string folder, IModelBackend? backend = null) =>

@@ -58,3 +58,17 @@ public sealed class AuroraCapHeldOutTests(ITestOutputHelper output) : HeldOutEva
     [Fact]
     public Task SecondChatTurnMatchesAFreshPrefill() => SecondTurnMatchesFreshPrefillAsync();
 }
+
+/// <summary>The bundled tiny MiniCPM-V 2 (timm SigLIP-style tower, perceiver resampler, MiniCPM decoder with μP scalars,
+/// 224-pixel scenes sliced into a source view and a 2×2 grid) against its PyTorch goldens.</summary>
+/// <remarks>Parity is required; the ≥ 95% accuracy goal is not met yet (docs/families.md has today's figure).</remarks>
+public sealed class MiniCpmVHeldOutTests(ITestOutputHelper output) : HeldOutEvaluationBase(output)
+{
+    protected override string Family => "minicpmv";
+
+    [Fact]
+    public Task HeldOutParityWithPyTorch() => EvaluateParityAsync();
+
+    [Fact]
+    public Task SecondChatTurnMatchesAFreshPrefill() => SecondTurnMatchesFreshPrefillAsync();
+}

@@ -235,6 +235,29 @@ public sealed class MiniCpmVFamilyTests
     }
 
     [Fact]
+    public async Task ChatDefaults_GreedyRequest_KeepsTheRepetitionPenaltyUnlessItIsOverriddenAsync()
+    {
+        // Regression: the held-out parity harness asked for greedy decoding with only DoSample/Temperature/NumBeams,
+        // so MiniCPM-V's chat(sampling=True) repetition penalty (1.05) still applied and 14 of 477 long "Describe the
+        // image." answers diverged from train.py's reference_greedy (plain argmax). The family default is right (the
+        // penalty is not tied to sampling in the reference); a plain-greedy request has to set it to 1 explicitly.
+        using var folder = new TempModelFolder("""{"model_type": "minicpmv"}""", tokenizerFrom: "minicpmv-tiny");
+        var context = await CapturingBackend.ConfigureAsync(new MultimodalModelBuilder().UseModelPath(folder.Path).UseMiniCpmV());
+
+        var samplingOff = GenerationSettings.Resolve(new GenerationOptions { DoSample = false, Temperature = 0, MaxNewTokens = 64, NumBeams = 1 }, context.GenerationDefaults);
+        Assert.False(samplingOff.DoSample);
+        Assert.Equal(1.05f, samplingOff.RepetitionPenalty);
+
+        var plain = GenerationSettings.Resolve(HeldOutEvaluationBase.PlainGreedy(), context.GenerationDefaults);
+        Assert.False(plain.DoSample);
+        Assert.Equal(1, plain.NumBeams);
+        Assert.Equal(1f, plain.RepetitionPenalty);
+        Assert.Equal(0f, plain.FrequencyPenalty);
+        Assert.Equal(0f, plain.PresencePenalty);
+        Assert.Equal(64, plain.MaxNewTokens);
+    }
+
+    [Fact]
     public async Task ConfigureAsync_WithoutSlicingKeys_UsesMiniCpmV2ValuesAsync()
     {
         using var folder = new TempModelFolder("""{"architectures": ["MiniCPMV"]}""", tokenizerFrom: "minicpmv-tiny");
