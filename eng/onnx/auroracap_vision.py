@@ -145,7 +145,7 @@ def check(net, module, seed=0):
 
 def load_folder(folder):
     """An AuroraCapNet with the dimensions and weights of an xtuner-layout folder (float32)."""
-    from common import read_safetensors
+    import export as E  # noqa: E402 (export.py imports this module at load)
     with open(os.path.join(folder, "config.json")) as f:
         text = json.load(f)
     with open(os.path.join(folder, "visual_encoder", "config.json")) as f:
@@ -153,21 +153,7 @@ def load_folder(folder):
     vc = {k: vision[k] for k in F_.CLIP_TINY}
     tc = {k: text[k] for k in F_.AuroraCapFamily.text}
     net = F_.AuroraCapNet(vc, dict(tc, vocab_size=text["vocab_size"]))
-    expected = net.state_dict()
-    state = {}
-    for dirpath, _, files in os.walk(folder):
-        sub = os.path.relpath(dirpath, folder)
-        for name in files:
-            if name.endswith(".safetensors"):
-                for key, tensor in read_safetensors(os.path.join(dirpath, name)).items():
-                    target = "llm." + key if sub == "." else sub.replace(os.sep, ".") + "." + key
-                    if target not in expected:
-                        raise SystemExit(f"{os.path.join(sub, name)}: tensor {key} has no place in AuroraCapNet")
-                    state[target] = tensor.float()
-    missing = [k for k in expected if k not in state and not k.startswith("aux.")]
-    if missing:
-        raise SystemExit(f"{folder} lacks {missing[:5]} ({len(missing)} tensors)")
-    net.load_state_dict(state, strict=False)
+    E.load_weights(net, folder)
     return net.float().eval()
 
 

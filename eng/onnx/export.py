@@ -69,6 +69,18 @@ def load_net(fam, folder):
     if not hasattr(fam, "img_id"):  # train.py sets it from the tokenizer; Aria's model needs it (image_token_index)
         fam.img_id = config.get("image_token_index")
     net = fam.model(vocab)
+    load_weights(net, folder)
+    for m in net.modules():
+        # ONNX Runtime 1.30's extended graph optimizations crash (SIGSEGV at session creation) on a LayerNormalization
+        # without its optional bias input, as MPT's bias-free norms export. A zero bias changes no value (x + 0 == x).
+        if isinstance(m, nn.LayerNorm) and m.elementwise_affine and m.bias is None:
+            m.bias = nn.Parameter(torch.zeros_like(m.weight))
+    return net.float().eval(), config
+
+
+def load_weights(net, folder):
+    """Loads every safetensors file of a model folder into a training module, in float32: the root's tensors by
+    their names (or under llm.), a sub-folder's under the sub-folder's name (AuroraCap's visual_encoder/, projector/)."""
     expected = net.state_dict()
     state = {}
     for dirpath, _, files in os.walk(folder):
@@ -84,14 +96,8 @@ def load_net(fam, folder):
                 state[target] = tensor.float()
     missing = [k for k in expected if k not in state and not k.startswith("aux.")]
     if missing:
-        raise SystemExit(f"the checkpoint lacks {missing[:5]} ({len(missing)} tensors)")
+        raise SystemExit(f"{folder} lacks {missing[:5]} ({len(missing)} tensors)")
     net.load_state_dict(state, strict=False)
-    for m in net.modules():
-        # ONNX Runtime 1.30's extended graph optimizations crash (SIGSEGV at session creation) on a LayerNormalization
-        # without its optional bias input, as MPT's bias-free norms export. A zero bias changes no value (x + 0 == x).
-        if isinstance(m, nn.LayerNorm) and m.elementwise_affine and m.bias is None:
-            m.bias = nn.Parameter(torch.zeros_like(m.weight))
-    return net.float().eval(), config
 
 
 def decoder_parts(fam, net):

@@ -3,6 +3,7 @@
 
 using System.CommandLine;
 using System.Text.Json;
+using Multimodal.Models.MiniCpmV;
 using Multimodal.Preprocessing;
 
 namespace Multimodal.Cli;
@@ -80,19 +81,9 @@ internal static class PreprocessCommand
         _ => throw new ArgumentException($"Unknown family '{family}'. Known: {string.Join(", ", Families)}."),
     };
 
-    /// <summary>MiniCPM-V keeps its slicing in config.json (<c>max_slice_nums</c>, <c>scale_resolution</c>, <c>patch_size</c>,
-    /// <c>query_num</c>; MiniCPM-V 2.0's 9, 448, 14, 64 when absent), as the family reads it; <see langword="null"/> for other families.</summary>
-    internal static MiniCpmVSliceGeometry? MiniCpmVGeometry(string family, DirectoryInfo folder)
-    {
-        if (family != "minicpmv")
-        {
-            return null;
-        }
-
-        var config = ModelFolder.Open(folder.FullName).Config;
-        return new MiniCpmVSliceGeometry(
-            config.Int("max_slice_nums", 9), config.Int("scale_resolution", 448), config.Int("patch_size", 14), config.Int("query_num", 64));
-    }
+    /// <summary>MiniCPM-V keeps its slicing in config.json, read as the family reads it; <see langword="null"/> for other families.</summary>
+    internal static MiniCpmVSliceGeometry? MiniCpmVGeometry(string family, DirectoryInfo folder) =>
+        family == "minicpmv" ? MiniCpmVFamily.ReadGeometry(ModelFolder.Open(folder.FullName)) : null;
 
     /// <summary>Maps a model folder to a family from config.json (model_type, architectures) and its layout.</summary>
     internal static string DetectFamily(DirectoryInfo folder)

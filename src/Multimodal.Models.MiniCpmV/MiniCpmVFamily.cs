@@ -74,11 +74,13 @@ public sealed class MiniCpmVFamily : IModelFamily
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Reads the slicing from <c>config.json</c>, with MiniCPM-V 2.0's values where a key is absent.</summary>
+    /// <summary>Reads a model's slicing from its <c>config.json</c> (<c>max_slice_nums</c>, <c>scale_resolution</c>,
+    /// <c>patch_size</c>, <c>query_num</c>), with MiniCPM-V 2.0's values where a key is absent: what the family's image
+    /// preprocessor slices with.</summary>
     /// <param name="folder">The model folder.</param>
     /// <returns>The geometry.</returns>
     /// <exception cref="ModelLoadException">A key has the wrong type or a value is not positive, or <c>slice_mode</c> is off.</exception>
-    internal static MiniCpmVSliceGeometry ReadGeometry(ModelFolder folder)
+    public static MiniCpmVSliceGeometry ReadGeometry(ModelFolder folder)
     {
         var config = folder.Config;
         if (!config.Bool("slice_mode", true))
