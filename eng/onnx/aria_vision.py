@@ -68,15 +68,17 @@ def feature_layers(feature_layer, layers):
     return index
 
 
-def attend(q, k, v, heads, bias):
-    """q [B, T, E], k/v [B, S, E], bias broadcasting to [B, heads, T, S] -> [B, T, E]."""
+def attend(q, k, v, heads, bias=None):
+    """q [B, T, E], k/v [B, S, E], bias broadcasting to [B, heads, T, S] (or None) -> [B, T, E]."""
     b, t, e = q.shape
     s = k.shape[1]
     hd = e // heads
     q = q.reshape(b, t, heads, hd).transpose(1, 2)
     k = k.reshape(b, s, heads, hd).transpose(1, 2)
     v = v.reshape(b, s, heads, hd).transpose(1, 2)
-    scores = (q @ k.transpose(-1, -2)) * (hd ** -0.5) + bias
+    scores = (q @ k.transpose(-1, -2)) * (hd ** -0.5)
+    if bias is not None:
+        scores = scores + bias
     return (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, t, e)
 
 

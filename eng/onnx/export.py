@@ -7,7 +7,8 @@ Two layouts land in models/<family>-tiny/onnx/:
                                exactly what the managed engine's vision encoder returns per view; Aria's also takes
                                pixel_mask [N, H, W] bool and dynamic H, W: eng/onnx/aria_vision.py; AuroraCap's
                                also takes tome_r [num_hidden_layers] int64, ToMe's r per tower layer, so one graph
-                               serves every token_kept_ratio: eng/onnx/auroracap_vision.py)
+                               serves every token_kept_ratio: eng/onnx/auroracap_vision.py; MiniCPM-V's takes any H, W,
+                               its position table resampled inside the graph: eng/onnx/minicpmv_vision.py)
     embed_tokens.onnx          input_ids [B, S] int64 -> inputs_embeds [B, S, hidden]  (x scale_emb for MiniCPM)
     decoder_model_merged.onnx  inputs_embeds, attention_mask [B, T] int64, position_ids [B, S] int64,
                                past_key_values.N.key/value [B, kv_heads, P, head_dim]
@@ -48,6 +49,7 @@ sys.path.insert(0, os.path.join(ROOT, "eng", "managed"))
 
 import aria_vision as ARV  # noqa: E402
 import auroracap_vision as AV  # noqa: E402
+import minicpmv_vision as MV  # noqa: E402
 import families as F_  # noqa: E402
 import modules as M  # noqa: E402
 import train as T  # noqa: E402
@@ -413,6 +415,13 @@ def main():
             vision = ARV.from_net(net, config)
             export(vision, ARV.example_inputs(vision), os.path.join(out, "vision_encoder.onnx"), ARV.INPUTS,
                    ARV.OUTPUTS, ARV.DYNAMIC_AXES)
+        elif isinstance(net, F_.MiniCpmNet):
+            # Any view size: the tower's positions resampled and the resampler's keys made in the graph
+            # (eng/onnx/minicpmv_vision.py).
+            vision = MV.from_net(net)
+            path = os.path.join(out, "vision_encoder.onnx")
+            export(vision, MV.example_inputs(vision), path, MV.INPUTS, MV.OUTPUTS, MV.DYNAMIC_AXES)
+            MV.pin_query_count(path, vision)
         else:
             vision = VisionEncoder(net)
             pixels = torch.randn(2, 3, size, size)
@@ -453,6 +462,8 @@ def main():
                 print(f"check: ToMe graph module vs training encode at every r, max |diff| {AV.check(net, vision):.2e}")
             if isinstance(vision, ARV.AriaVisionEncoder):
                 ARV.check_net(vision, net, folder)
+            if isinstance(vision, MV.MiniCpmVVisionEncoder):
+                MV.check_net(vision, net, folder)
     total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
     print(f"{fam.folder}/onnx: {sorted(os.listdir(out))}, {total} bytes; decoder inputs {sorted(declared)}")
 

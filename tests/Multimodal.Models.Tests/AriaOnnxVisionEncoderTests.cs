@@ -241,23 +241,8 @@ public sealed class AriaOnnxVisionEncoderTests(AriaTinyVisionFixture fixture, IT
     private static VisionEncodeOptions MaskOptions(params DenseTensor<bool>[] masks) =>
         new() { AdditionalProperties = new Dictionary<string, object?> { [AriaFamily.PixelMaskKey] = masks } };
 
-    private static float MaxDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        Assert.Equal(a.Length, b.Length);
-        var max = 0f;
-        for (var i = 0; i < a.Length; i++)
-        {
-            max = MathF.Max(max, MathF.Abs(a[i] - b[i]));
-        }
+    private static float MaxDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => FeatureAssert.MaxDiff(a, b);
 
-        return max;
-    }
-
-    private float AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what, float tolerance = Tolerance)
-    {
-        var max = MaxDiff(expected, actual);
-        output.WriteLine($"{what}: max |diff| = {max:G3}");
-        Assert.True(max <= tolerance, $"{what}: max |diff| {max} exceeds {tolerance}.");
-        return max;
-    }
+    private float AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what, float tolerance = Tolerance) =>
+        FeatureAssert.Close(expected, actual, what, tolerance, output);
 }
