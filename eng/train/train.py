@@ -412,7 +412,7 @@ def build_training(fam, tok, train, videos, rng, pdfs=()):
     for doc, qa in pdfs:
         views = [v for image, shapes in doc for v in fam.views_for_page(image, shapes)]
         ids, tgt = conversation(fam, tok, qa, rng, None, max_turns=2, first=pdf_content(fam, len(doc)))
-        samples.append({"ids": ids, "tgt": tgt, "views": store.add(views), "ratio": None})
+        samples.append({"ids": ids, "tgt": tgt, "views": store.add(views), "ratio": None, "pdf": True})
     return store, samples
 
 
@@ -478,6 +478,8 @@ def main():
     ap.add_argument("--eval-videos", type=int, default=60)
     ap.add_argument("--train-pdfs", type=int, default=3000)
     ap.add_argument("--eval-pdfs", type=int, default=30)
+    ap.add_argument("--pdf-batch", type=int, default=8, help="documents per PDF batch (Aria)")
+    ap.add_argument("--pdf-share", type=float, default=0.4, help="the share of steps that are PDF batches (Aria)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tower-lr-scale", type=float, default=0.3)
     ap.add_argument("--fresh", action="store_true")
@@ -577,13 +579,27 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
     for i, smp in enumerate(samples):
         buckets.setdefault(smp["ratio"], []).append(i)
     keys = sorted(buckets, key=lambda k: -1 if k is None else k)
+    # Aria's PDF conversations (15 views, ~300-400 tokens) batch apart from its scenes (1 view, ~100 tokens), so a
+    # scene batch is not padded to a PDF's length, and in smaller batches (--pdf-batch documents, 15 views each): a
+    # step is a PDF batch with probability --pdf-share.
+    pdfs = [i for i, smp in enumerate(samples) if smp.get("pdf")]
+    if pdfs:
+        taken = set(pdfs)
+        buckets = {False: [i for i in range(len(samples)) if i not in taken], True: pdfs}
+        keys = [False, True]
     gen = np.random.default_rng(1234 + step)
     t0 = time.time()
     while step < args.steps:
         net.train()
-        ratio = keys[int(gen.integers(len(keys)))]
-        pool = buckets[ratio]
-        idx = [pool[int(i)] for i in gen.integers(0, len(pool), args.batch)]
+        size = args.batch
+        if pdfs:
+            pdf_step = bool(gen.random() < args.pdf_share)
+            pool, ratio = buckets[pdf_step], None
+            size = args.pdf_batch if pdf_step else args.batch
+        else:
+            ratio = keys[int(gen.integers(len(keys)))]
+            pool = buckets[ratio]
+        idx = [pool[int(i)] for i in gen.integers(0, len(pool), size)]
         batch = [samples[i] for i in idx]
         ids, tgt, mask = batch_tensors(batch)
         vidx = [v for smp in batch for v in smp["views"]]
