@@ -3,6 +3,7 @@
 
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
@@ -15,7 +16,11 @@ using Multimodal.Backends.OnnxRuntime.Native;
 using Multimodal.Backends.OnnxRuntimeGenAI;
 using Multimodal.Backends.OnnxRuntimeGenAI.Native;
 using Multimodal.Media.Images;
+using Multimodal.Models.Aria;
+using Multimodal.Models.AuroraCap;
 using Multimodal.Models.Llava;
+using Multimodal.Models.LongVA;
+using Multimodal.Models.MiniCpmV;
 
 namespace Multimodal.Benchmarks;
 
@@ -131,11 +136,18 @@ internal static class BackendFactory
         }
     }
 
+    /// <summary>The families whose tiny models are bundled (models/&lt;family&gt;-tiny).</summary>
+    public static IEnumerable<string> TinyFamilies => ["llava", "llava-mpt", "longva", "auroracap", "minicpmv", "aria"];
+
     /// <summary>Builds the bundled tiny LLaVA with a backend, the way an application does.</summary>
-    public static MultimodalModel TinyLlava(string backend)
+    public static MultimodalModel TinyLlava(string backend) => TinyModel("llava", backend);
+
+    /// <summary>Builds a bundled tiny model (models/<paramref name="family"/>-tiny) with a backend, the way an
+    /// application does: every family installed, the right one detected from config.json.</summary>
+    public static MultimodalModel TinyModel(string family, string backend)
     {
         ConfigureNativeLibraries();
-        var folder = Path.Combine(PeerProcess.RepositoryRoot, "models", "llava-tiny");
+        var folder = Path.Combine(PeerProcess.RepositoryRoot, "models", family + "-tiny");
         if (backend == "onnxruntime-int4")
         {
             Int4Decoder(folder);
@@ -143,7 +155,7 @@ internal static class BackendFactory
 
         var builder = new MultimodalModelBuilder()
             .UseModelPath(folder)
-            .UseLlava()
+            .UseFamily(new DetectingModelFamily([LlavaFamily.Instance, LongVaFamily.Instance, AuroraCapFamily.Instance, MiniCpmVFamily.Instance, AriaFamily.Instance]))
             .UseImageDecoder(new ImageDecoder());
         return (backend switch
         {
@@ -298,9 +310,9 @@ public class BackendDecodeBenchmarks : BackendDecoderBenchmarkBase
 }
 
 /// <summary>
-/// The bundled tiny LLaVA end to end through <see cref="MultimodalModel"/>, per backend: vision encode of one
-/// preprocessed view; time to first token (decode the PNG, preprocess, encode, template, prefill, first sample); and a
-/// whole greedy answer ("Describe the image.").
+/// Each bundled tiny model end to end through <see cref="MultimodalModel"/>, per backend: vision encode of the first
+/// view the family's own preprocessing makes of a held-out scene; time to first token (decode the PNG, preprocess,
+/// encode, template, prefill, first sample); and a whole greedy answer ("Describe the image.").
 /// </summary>
 [BenchmarkCategory("Backends")]
 [Config(typeof(BackendConfig))]
@@ -310,23 +322,33 @@ public class BackendPipelineBenchmarks
     private DenseTensor<float>? _view;
     private ChatMessage? _question;
     private ChatMessage? _describe;
-    private readonly GenerationOptions _first = new() { DoSample = false, Temperature = 0, MaxNewTokens = 1 };
-    private readonly GenerationOptions _answer = new() { DoSample = false, Temperature = 0, MaxNewTokens = 64 };
+    private readonly GenerationOptions _first = new() { DoSample = false, Temperature = 0, MaxNewTokens = 1, RepetitionPenalty = 1 };
+    private readonly GenerationOptions _answer = new() { DoSample = false, Temperature = 0, MaxNewTokens = 64, RepetitionPenalty = 1 };
+
+    [ParamsSource(nameof(Families))]
+    public string Family { get; set; } = "llava";
 
     [ParamsSource(nameof(Backends))]
     public string Backend { get; set; } = "managed";
+
+    public static IEnumerable<string> Families => BackendFactory.TinyFamilies;
 
     public static IEnumerable<string> Backends => BackendFactory.Names;
 
     [GlobalSetup]
     public void Setup()
     {
-        _model = BackendFactory.TinyLlava(Backend);
+        _model = BackendFactory.TinyModel(Family, Backend);
         _model.LoadAsync().GetAwaiter().GetResult();
-        var size = _model.Components.VisionEncoder!.Metadata.ImageSize;
-        var random = new Random(5);
-        _view = new DenseTensor<float>(Enumerable.Range(0, 3 * size * size).Select(_ => (float)((random.NextDouble() * 4) - 2)).ToArray(), 3, size, size);
-        var image = ImageContent.FromFile(Path.Combine(PeerProcess.RepositoryRoot, "tests", "data", "eval", "scenes-112", "scene-000.png"));
+
+        // The scene size the family was trained on (224 for MiniCPM-V's sliced scenes, 112 for the others).
+        using var goldens = JsonDocument.Parse(File.ReadAllText(Path.Combine(PeerProcess.RepositoryRoot, "tests", "data", "eval", Family, "goldens.json")));
+        var scene = goldens.RootElement.GetProperty("scene_size").GetInt32();
+        var path = Path.Combine(PeerProcess.RepositoryRoot, "tests", "data", "eval", $"scenes-{scene}", "scene-000.png");
+        var components = _model.Components;
+        var frame = new ImageDecoder().Decode(File.ReadAllBytes(path));
+        _view = components.ImageProcessor!.Process(components.ImageSplitter!.Split(frame).Views[0]);
+        var image = ImageContent.FromFile(path);
         _question = new ChatMessage(ChatRole.User, [image, new TextContent("What shape is in the image?")]);
         _describe = new ChatMessage(ChatRole.User, [image, new TextContent("Describe the image.")]);
     }
@@ -343,9 +365,9 @@ public class BackendPipelineBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        var tokens = _model!.GenerateAsync([_describe!], _answer).GetAwaiter().GetResult().TokenIds.Count;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"// answer: {Backend} {tokens} tokens"));
-        BackendFactory.ReportMemory($"llava-tiny pipeline {Backend}");
+        var answer = _model!.GenerateAsync([_describe!], _answer).GetAwaiter().GetResult();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"// answer: {Family} {Backend} {answer.TokenIds.Count} tokens: {answer.Text}"));
+        BackendFactory.ReportMemory($"{Family}-tiny pipeline {Backend}");
         _model.Dispose();
     }
 }
