@@ -1,0 +1,53 @@
+"""Measures how sharply a bundled Aria model's projector attends: the entropy of its cross-attention weights over the
+patches of held-out scenes, per query and head, against log(patches) for uniform weights.
+
+    /usr/bin/python3 eng/train/projector_attention.py [--model models/aria-tiny] [--scenes 16]
+
+An entropy at log(patches) means every query averages the patches, so the visual tokens cannot say what is where
+(what happened to the first trained aria-tiny: docs/families.md). Reads the bundled checkpoint, not a training run.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "eng", "onnx"))
+
+import export as E  # noqa: E402
+import train as T  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=os.path.join(ROOT, "models", "aria-tiny"))
+    parser.add_argument("--scenes", type=int, default=16)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    fam = T.FAMILIES["aria"]()
+    net, _ = E.load_net(fam, args.model)
+    held = T.make_scenes(6200, args.scenes, fam.scene)  # the held-out scenes' seed
+    views = torch.from_numpy(np.stack([fam.views_for_image(image, shapes)[0][0] for image, shapes, _ in held])).float()
+    with torch.no_grad():
+        feats = net.vision_tower.vision_model(views)
+        p = net.multi_modal_projector
+        c = p.cross_attn
+        q = c.q_proj(c.layer_norm(p.query))[None].expand(views.shape[0], -1, -1)
+        kv = c.ln_kv(feats)
+        _, w = c.multihead_attn(q, c.k_proj(kv), c.v_proj(kv), need_weights=True, average_attn_weights=False)
+    entropy = -(w * (w + 1e-12).log()).sum(-1)  # [scenes, heads, queries]
+    print(json.dumps({"model": os.path.relpath(args.model, ROOT), "scenes": len(held), "patches": feats.shape[1],
+                      "uniform_entropy": round(math.log(feats.shape[1]), 4),
+                      "entropy_mean": round(float(entropy.mean()), 4), "entropy_min": round(float(entropy.min()), 4),
+                      "max_weight": round(float(w.max()), 4)}))
+
+
+if __name__ == "__main__":
+    main()
