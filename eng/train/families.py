@@ -703,6 +703,7 @@ class AriaProjector(nn.Module):
         q = c.q_proj(c.layer_norm(self.query))[None].expand(b, -1, -1)
         kv = c.ln_kv(x)
         a, _ = c.multihead_attn(q, c.k_proj(kv), c.v_proj(kv), need_weights=False)
+        self.last_attention = a  # [B, queries, d]: what train.py's --projector-aux supervises
         h = self.ln_ffn(c.linear(a))
         return self.ffn.linear_out(F.gelu(self.ffn.linear_in(h), approximate="tanh"))
 
@@ -758,6 +759,7 @@ class AriaNet(nn.Module):
         self.language_model.model.layers = nn.ModuleList(AriaMoeLayer(tc) for _ in range(tc["num_hidden_layers"]))
         self.language_model.lm_head = nn.Linear(tc["hidden_size"], tc["vocab_size"], bias=False)
         self.aux = nn.Linear(vc["hidden_size"], 10)
+        self.aux_region = None  # train.py --projector-aux: nn.Linear(d, 10) over the projector's attention outputs
 
     def encode(self, views, extra=None):
         feats = self.vision_tower.vision_model(views)
@@ -768,7 +770,10 @@ class AriaNet(nn.Module):
         lm = self.language_model
         x = lm.model.embed_tokens(ids.clamp(min=0))
         x = M.splice(x, ids, self.img, visual.reshape(-1, visual.shape[-1]))
-        return lm.lm_head(lm.model(x, mask)), self.aux(feats)
+        aux = self.aux(feats)
+        if self.aux_region is not None:  # query i also predicts what is centred in region i of the patch grid
+            aux = torch.cat([aux, self.aux_region(self.multi_modal_projector.last_attention)], dim=1)
+        return lm.lm_head(lm.model(x, mask)), aux
 
 
 class AriaFamily:

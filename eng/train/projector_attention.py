@@ -1,7 +1,8 @@
 """Measures how sharply a bundled Aria model's projector attends: the entropy of its cross-attention weights over the
-patches of held-out scenes, per query and head, against log(patches) for uniform weights.
+patches of held-out scenes, per query and head, against log(patches) for uniform weights; and the spread of the
+visual rows it hands the language model next to that of the text embeddings.
 
-    /usr/bin/python3 eng/train/projector_attention.py [--model models/aria-tiny] [--scenes 16]
+    /usr/bin/python3 eng/train/projector_attention.py [--model models/aria-tiny] [--checkpoint artifacts/train/aria-NAME/ckpt.pt] [--scenes 16]
 
 An entropy at log(patches) means every query averages the patches, so the visual tokens cannot say what is where
 (what happened to the first trained aria-tiny: docs/families.md). Reads the bundled checkpoint, not a training run.
@@ -28,11 +29,17 @@ import train as T  # noqa: E402
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=os.path.join(ROOT, "models", "aria-tiny"))
+    parser.add_argument("--checkpoint", help="a train.py checkpoint (ckpt.pt, e.g. of an --experiment run) to measure "
+                                             "instead of the bundled weights")
     parser.add_argument("--scenes", type=int, default=16)
     args = parser.parse_args()
     torch.set_num_threads(1)
     fam = T.FAMILIES["aria"]()
     net, _ = E.load_net(fam, args.model)
+    if args.checkpoint:
+        state = {k: v for k, v in torch.load(args.checkpoint)["net"].items() if not k.startswith(("aux.", "aux_region."))}
+        net.load_state_dict(state, strict=False)
+        net.float().eval()
     held = T.make_scenes(6200, args.scenes, fam.scene)  # the held-out scenes' seed
     views = torch.from_numpy(np.stack([fam.views_for_image(image, shapes)[0][0] for image, shapes, _ in held])).float()
     with torch.no_grad():
@@ -42,11 +49,13 @@ def main():
         q = c.q_proj(c.layer_norm(p.query))[None].expand(views.shape[0], -1, -1)
         kv = c.ln_kv(feats)
         _, w = c.multihead_attn(q, c.k_proj(kv), c.v_proj(kv), need_weights=True, average_attn_weights=False)
+        rows = p(feats)  # the visual rows the language model receives
     entropy = -(w * (w + 1e-12).log()).sum(-1)  # [scenes, heads, queries]
-    print(json.dumps({"model": os.path.relpath(args.model, ROOT), "scenes": len(held), "patches": feats.shape[1],
+    print(json.dumps({"model": os.path.relpath(args.checkpoint or args.model, ROOT), "scenes": len(held), "patches": feats.shape[1],
                       "uniform_entropy": round(math.log(feats.shape[1]), 4),
                       "entropy_mean": round(float(entropy.mean()), 4), "entropy_min": round(float(entropy.min()), 4),
-                      "max_weight": round(float(w.max()), 4)}))
+                      "max_weight": round(float(w.max()), 4), "visual_row_std": round(float(rows.std()), 4),
+                      "text_embedding_std": round(float(net.language_model.model.embed_tokens.weight.std()), 4)}))
 
 
 if __name__ == "__main__":

@@ -480,6 +480,12 @@ def main():
     ap.add_argument("--eval-pdfs", type=int, default=30)
     ap.add_argument("--pdf-batch", type=int, default=8, help="documents per PDF batch (Aria)")
     ap.add_argument("--pdf-share", type=float, default=0.4, help="the share of steps that are PDF batches (Aria)")
+    ap.add_argument("--projector-aux", action="store_true",
+                    help="Aria: each projector query also predicts what is centred in its own region of the patch grid "
+                         "(an auxiliary loss against the attention collapsing to a uniform average)")
+    ap.add_argument("--experiment", default="",
+                    help="train in artifacts/train/<family>-<name> (the tokenizer copied from the family's own run) and "
+                         "report the teacher-forced accuracy instead of exporting to models/")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tower-lr-scale", type=float, default=0.3)
     ap.add_argument("--fresh", action="store_true")
@@ -488,7 +494,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     fam = FAMILIES[args.family]()
-    work = os.path.join(ARTIFACTS, fam.name)
+    work = os.path.join(ARTIFACTS, fam.name + (f"-{args.experiment}" if args.experiment else ""))
     if args.fresh and os.path.isdir(work):
         shutil.rmtree(work)
     os.makedirs(work, exist_ok=True)
@@ -509,6 +515,9 @@ def main():
     held_pdfs = make_pdfs(6600, args.eval_pdfs, fam.scene, fam.pages) if has_pdf else []
 
     tok_dir = os.path.join(work, "tokenizer")
+    own = os.path.join(ARTIFACTS, fam.name, "tokenizer")
+    if args.experiment and os.path.exists(os.path.join(own, "tokenizer.json")) and not os.path.exists(tok_dir):
+        shutil.copytree(own, tok_dir)
     if not os.path.exists(os.path.join(tok_dir, "tokenizer.json")):
         log("tokenizer")
         # The corpus scenes keep the shape size the tokenizers were first built with (radius size // 9), so that
@@ -527,6 +536,10 @@ def main():
 
     torch.manual_seed(11)
     net = fam.model(tok.size)
+    if args.projector_aux:
+        if not hasattr(net, "aux_region"):
+            raise SystemExit("--projector-aux is for Aria's cross-attention projector")
+        net.aux_region = nn.Linear(fam.vision["hidden_size"], 10)
     # The (pretrained) vision tower learns at a fraction of the rate of the projector and the language model.
     tower_ids = {id(p) for p in fam.tower(net).parameters()}
     groups = [{"params": [p for p in net.parameters() if id(p) in tower_ids], "scale": args.tower_lr_scale},
@@ -564,7 +577,19 @@ def main():
             f"max length {max(len(c['ids']) for c in data['samples'])}")
         train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, held_pdfs)
 
+    if args.experiment:
+        log(f"experiment {args.experiment}: held-out teacher-forced accuracy "
+            f"{teacher_forced(fam, tok, net, held, held_videos, held_pdfs):.3f} after {args.steps} steps")
+        return
     export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs)
+
+
+def region_labels(lab, regions):
+    """[n, 2, g*g] patch labels -> [n, 2, regions]: the grid cut into sqrt(regions)^2 square regions row-major, each
+    labelled with what is centred in it (the largest label among its patches; 0 = nothing)."""
+    n, g, r = lab.shape[0], math.isqrt(lab.shape[2]), math.isqrt(regions)
+    k = g // r
+    return lab.reshape(n, 2, r, k, r, k).amax(dim=(3, 5)).reshape(n, 2, r * r)
 
 
 def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, held_pdfs=()):
@@ -613,6 +638,8 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
                 rows = torch.tensor([j for j, _ in labelled])
                 lab = torch.stack([l for _, l in labelled])
                 a = aux[rows]
+                if a.shape[1] > lab.shape[2]:
+                    lab = torch.cat([lab, region_labels(lab, a.shape[1] - lab.shape[2])], dim=2)
                 aux_loss = F.cross_entropy(a[..., :5].reshape(-1, 5), lab[:, 0].reshape(-1)) + \
                     F.cross_entropy(a[..., 5:].reshape(-1, 5), lab[:, 1].reshape(-1))
         for g in opt.param_groups:
@@ -688,7 +715,7 @@ def export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs=()):
     os.makedirs(out)
     for f in os.listdir(tok_dir):
         shutil.copy(os.path.join(tok_dir, f), os.path.join(out, f))
-    state = {k: v for k, v in net.state_dict().items() if not k.startswith("aux.")}
+    state = {k: v for k, v in net.state_dict().items() if not k.startswith(("aux.", "aux_region."))}
     stored = {k: v.detach().to(fam.dtype) for k, v in state.items()}
     fam.save(out, tok, stored)
     W = {k: v.float() for k, v in stored.items()}
