@@ -66,7 +66,9 @@ public sealed class RemoteMediaTests : IAsyncLifetime
             {
                 o.AllowRemoteMediaUrls = true;
                 o.MaxRemoteMediaBytes = 16 * 1024;
-                o.RemoteMediaTimeout = TimeSpan.FromSeconds(1);
+                // Long enough for a download on a loaded CI machine (1 s was not: a redirect timed out), short next to
+                // slow.png's 30 s stall, which must still hit it.
+                o.RemoteMediaTimeout = TimeSpan.FromSeconds(5);
             }));
         _http = Http.Client(_server);
     }
