@@ -348,11 +348,15 @@ def manual_mha(W, p, heads, query, key, value, bias=None):
     return F.linear(a, W[p + "out_proj.weight"], W[p + "out_proj.bias"])
 
 
-def sincos_1d(dim, pos):
+def sincos_omega(dim):
+    """The dim // 2 float32 frequencies of sincos_1d(dim, ...)."""
     omega = np.arange(dim // 2, dtype=np.float32)
     omega /= dim / 2.0
-    omega = 1.0 / 10000 ** omega
-    out = np.einsum("m,d->md", pos.reshape(-1), omega)
+    return 1.0 / 10000 ** omega
+
+
+def sincos_1d(dim, pos):
+    out = np.einsum("m,d->md", pos.reshape(-1), sincos_omega(dim))
     return np.concatenate([np.sin(out), np.cos(out)], axis=1)
 
 

@@ -69,13 +69,6 @@ def bicubic_weights(in_size, out_size):
     return w / w.sum(dim=1, keepdim=True)
 
 
-def sincos_omega(dim):
-    """The float32 frequencies of reference.sincos_1d(dim, ...) (dim // 2 of them), computed by the same numpy code."""
-    omega = np.arange(dim // 2, dtype=np.float32)
-    omega /= dim / 2.0
-    return torch.from_numpy((1.0 / 10000 ** omega).astype(np.float32))
-
-
 class MiniCpmVVisionEncoder(nn.Module):
     """pixel_values [N, 3, H, W] -> image_features [N, queries, llm hidden] for any H, W multiple of the patch."""
 
@@ -87,7 +80,8 @@ class MiniCpmVVisionEncoder(nn.Module):
         self.side = math.isqrt(vpm.pos_embed.shape[1])
         if self.side * self.side != vpm.pos_embed.shape[1]:
             raise SystemExit(f"vpm.pos_embed has {vpm.pos_embed.shape[1]} rows, not a square grid")
-        self.register_buffer("omega", sincos_omega(resampler.e // 2), persistent=False)
+        omega = ref.sincos_omega(resampler.e // 2)  # reference.sincos_2d's per-axis frequencies
+        self.register_buffer("omega", torch.from_numpy(omega.astype(np.float32)), persistent=False)
 
     def tower_positions(self, gh, gw):
         """[gh * gw, D]: the stored table resampled to the grid (float64 arithmetic, float32 result)."""

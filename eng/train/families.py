@@ -684,6 +684,7 @@ class AriaProjector(nn.Module):
     def __init__(self, d, e_txt, queries, heads):
         super().__init__()
         self.heads = heads
+        self.keep_weights = False  # eng/train/projector_attention.py: keep the attention weights in last_weights
         self.query = nn.Parameter(torch.randn(queries, d) * 0.5)
         self.cross_attn = nn.Module()
         for name in ("q_proj", "k_proj", "v_proj"):
@@ -702,8 +703,9 @@ class AriaProjector(nn.Module):
         b = x.shape[0]
         q = c.q_proj(c.layer_norm(self.query))[None].expand(b, -1, -1)
         kv = c.ln_kv(x)
-        a, _ = c.multihead_attn(q, c.k_proj(kv), c.v_proj(kv), need_weights=False)
-        self.last_attention = a  # [B, queries, d]: what train.py's --projector-aux supervises
+        a, w = c.multihead_attn(q, c.k_proj(kv), c.v_proj(kv), need_weights=self.keep_weights,
+                                average_attn_weights=False)
+        self.last_attention, self.last_weights = a, w  # [B, queries, d] (train.py --projector-aux), [B, heads, queries, patches]
         h = self.ln_ffn(c.linear(a))
         return self.ffn.linear_out(F.gelu(self.ffn.linear_in(h), approximate="tanh"))
 

@@ -5,7 +5,8 @@ visual rows it hands the language model next to that of the text embeddings.
     /usr/bin/python3 eng/train/projector_attention.py [--model models/aria-tiny] [--checkpoint artifacts/train/aria-NAME/ckpt.pt] [--scenes 16]
 
 An entropy at log(patches) means every query averages the patches, so the visual tokens cannot say what is where
-(what happened to the first trained aria-tiny: docs/families.md). Reads the bundled checkpoint, not a training run.
+(what happened to the first trained aria-tiny: docs/families.md). Measures the bundled weights, or with --checkpoint
+a training run's (e.g. a train.py --experiment run).
 """
 
 import argparse
@@ -43,15 +44,12 @@ def main():
     held = T.make_scenes(6200, args.scenes, fam.scene)  # the held-out scenes' seed
     views = torch.from_numpy(np.stack([fam.views_for_image(image, shapes)[0][0] for image, shapes, _ in held])).float()
     with torch.no_grad():
-        feats = net.vision_tower.vision_model(views)
-        p = net.multi_modal_projector
-        c = p.cross_attn
-        q = c.q_proj(c.layer_norm(p.query))[None].expand(views.shape[0], -1, -1)
-        kv = c.ln_kv(feats)
-        _, w = c.multihead_attn(q, c.k_proj(kv), c.v_proj(kv), need_weights=True, average_attn_weights=False)
-        rows = p(feats)  # the visual rows the language model receives
+        net.multi_modal_projector.keep_weights = True
+        feats, rows = net.encode(views)  # rows: the visual rows the language model receives
+        w = net.multi_modal_projector.last_weights  # [scenes, heads, queries, patches]
     entropy = -(w * (w + 1e-12).log()).sum(-1)  # [scenes, heads, queries]
-    print(json.dumps({"model": os.path.relpath(args.checkpoint or args.model, ROOT), "scenes": len(held), "patches": feats.shape[1],
+    print(json.dumps({"model": os.path.relpath(args.checkpoint or args.model, ROOT), "scenes": len(held),
+                      "patches": feats.shape[1],
                       "uniform_entropy": round(math.log(feats.shape[1]), 4),
                       "entropy_mean": round(float(entropy.mean()), 4), "entropy_min": round(float(entropy.min()), 4),
                       "max_weight": round(float(w.max()), 4), "visual_row_std": round(float(rows.std()), 4),

@@ -611,7 +611,6 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
     if pdfs:
         taken = set(pdfs)
         buckets = {False: [i for i in range(len(samples)) if i not in taken], True: pdfs}
-        keys = [False, True]
     gen = np.random.default_rng(1234 + step)
     t0 = time.time()
     while step < args.steps:
