@@ -7,7 +7,8 @@ eng/images/family_pixels.py) -> its tokenizer type (eng/train/tokenizer_build.py
 tokenized by the port of its reference prompt code (eng/train/prompts.py) -> its architecture at tiny width
 (eng/train/modules.py) trained with AdamW on the answers (plus a dense auxiliary loss on the vision tower's
 patch tokens: which shape and colour is centred in each patch). Checkpoints go to artifacts/train/<family>/ every
-250 steps and a re-run resumes from the last one (--fresh starts over).
+250 steps and a re-run resumes from the last one (--fresh starts over). Resuming with a larger --steps continues on
+the cosine schedule of the new length, so the rate jumps back up to where that schedule is at the resumed step.
 
 At the end the weights are rounded to the stored dtype and written to models/<family>-tiny/, and the held-out set
 (scenes never seen in training) is evaluated with those rounded weights: greedy decoding in float32, one prompt at
@@ -480,6 +481,9 @@ def main():
     ap.add_argument("--eval-pdfs", type=int, default=30)
     ap.add_argument("--pdf-batch", type=int, default=8, help="documents per PDF batch (Aria)")
     ap.add_argument("--pdf-share", type=float, default=0.4, help="the share of steps that are PDF batches (Aria)")
+    ap.add_argument("--pdf-from", type=int, default=0,
+                    help="Aria: the step at which PDF batches begin; scenes only before it (with PDF batches from the "
+                         "start the tiny Aria learnt to count but never to read shapes: docs/families.md)")
     ap.add_argument("--projector-aux", action="store_true",
                     help="Aria: each projector query also predicts what is centred in its own region of the patch grid "
                          "(an auxiliary loss against the attention collapsing to a uniform average)")
@@ -617,7 +621,7 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
         net.train()
         size = args.batch
         if pdfs:
-            pdf_step = bool(gen.random() < args.pdf_share)
+            pdf_step = bool(gen.random() < args.pdf_share) and step >= args.pdf_from
             pool, ratio = buckets[pdf_step], None
             size = args.pdf_batch if pdf_step else args.batch
         else:
