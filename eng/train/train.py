@@ -581,9 +581,12 @@ def main():
             f"max length {max(len(c['ids']) for c in data['samples'])}")
         train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, held_pdfs)
 
-    if args.experiment:
-        log(f"experiment {args.experiment}: held-out teacher-forced accuracy "
-            f"{teacher_forced(fam, tok, net, held, held_videos, held_pdfs):.3f} after {args.steps} steps")
+    if args.experiment:  # a finished experiment re-run with the same --steps only evaluates
+        by_kind = {}
+        accuracy = teacher_forced(fam, tok, net, held, held_videos, held_pdfs, by_kind)
+        log(f"experiment {args.experiment}: held-out teacher-forced accuracy {accuracy:.3f} after {args.steps} steps")
+        for k, (right, total) in sorted(by_kind.items()):
+            log(f"  {k}: {right}/{total}")
         return
     export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs)
 
@@ -663,9 +666,18 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
             log(f"held-out teacher-forced accuracy {teacher_forced(fam, tok, net, held, held_videos, held_pdfs):.3f}")
 
 
+def question_kind(item):
+    """The held-out breakdown's key: the scene question itself, or kind + first word ("scene:What" for "What colour
+    is the square?" and its like, "video:Which", "pdf:What")."""
+    if item["kind"] == "scene" and not item["question"].startswith("What colour is the "):
+        return item["question"]
+    return item["kind"] + ":" + item["question"].split(" ")[0]
+
+
 @torch.no_grad()
-def teacher_forced(fam, tok, net, held, held_videos, held_pdfs=()):
-    """Share of held-out answers whose every token is the argmax given the previous ones (= greedy gives the answer)."""
+def teacher_forced(fam, tok, net, held, held_videos, held_pdfs=(), by_kind=None):
+    """Share of held-out answers whose every token is the argmax given the previous ones (= greedy gives the answer).
+    by_kind, a dict, receives [right, total] per question_kind."""
     net.eval()
     items = held_items(fam, tok, held, held_videos, held_pdfs)
     extra = extra_for(fam, getattr(fam, "eval_ratio", None))
@@ -676,6 +688,10 @@ def teacher_forced(fam, tok, net, held, held_videos, held_pdfs=()):
         logits, _ = net(x, torch.ones_like(x, dtype=torch.bool), views, extra)
         pred = logits[0, len(it["ids"]) - 1:-1].argmax(-1).tolist()
         ok += pred == it["answer_ids"]
+        if by_kind is not None:
+            tally = by_kind.setdefault(question_kind(it), [0, 0])
+            tally[0] += pred == it["answer_ids"]
+            tally[1] += 1
     return ok / len(items)
 
 
@@ -727,8 +743,7 @@ def export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs=()):
     size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(out) for f in fs)
     by_kind = {}
     for it in items:
-        k = it["question"] if it["kind"] == "scene" and not it["question"].startswith("What colour is the ") else it["kind"] + ":" + it["question"].split(" ")[0]
-        by_kind.setdefault(k, []).append(it["correct"])
+        by_kind.setdefault(question_kind(it), []).append(it["correct"])
     log(f"held-out greedy accuracy {accuracy:.4f} ({len(items)} prompts), folder {size} bytes")
     for k, v in sorted(by_kind.items()):
         log(f"  {k}: {sum(v)}/{len(v)}")
