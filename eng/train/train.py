@@ -42,7 +42,7 @@ import modules as M  # noqa: E402
 import prompts as P  # noqa: E402
 import scenes as S  # noqa: E402
 import tokenizer_build as TB  # noqa: E402
-from common import write_json, write_safetensors  # noqa: E402
+from common import read_safetensors, write_json, write_safetensors  # noqa: E402
 
 ARTIFACTS = os.path.join(ROOT, "artifacts", "train")
 EVAL = os.path.join(ROOT, "tests", "data", "eval")
@@ -490,6 +490,13 @@ def main():
     ap.add_argument("--experiment", default="",
                     help="train in artifacts/train/<family>-<name> (the tokenizer copied from the family's own run) and "
                          "report the teacher-forced accuracy instead of exporting to models/")
+    ap.add_argument("--from-bundled", action="store_true",
+                    help="start from the bundled model in models/<family>-tiny (weights and tokenizer) with a new "
+                         "optimizer and learning-rate schedule, instead of the pretrained tower; with --data-round, "
+                         "to go on training a finished model on scenes it has not seen")
+    ap.add_argument("--data-round", type=int, default=0,
+                    help="which set of training data: round N draws its scenes, videos, PDFs and conversations from "
+                         "seeds 1,000 x N above round 0's (the held-out seeds are never used)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tower-lr-scale", type=float, default=0.3)
     ap.add_argument("--fresh", action="store_true")
@@ -507,18 +514,25 @@ def main():
     has_video = hasattr(fam, "frames")  # the video families (LongVA, AuroraCap) set their frame count
 
     log("scenes")
-    train = make_scenes(6100, args.train_scenes, fam.scene)
+    shift = 1000 * args.data_round
+    train = make_scenes(6100 + shift, args.train_scenes, fam.scene)
     held = make_scenes(6200, args.eval_scenes, fam.scene)
-    vrng = np.random.default_rng(6300)
+    vrng = np.random.default_rng(6300 + shift)
     videos = [S.video(vrng, fam.scene, fam.frames) for _ in range(args.train_videos)] if has_video else []
     hrng = np.random.default_rng(6400)
     held_videos = [S.video(hrng, fam.scene, fam.frames) for _ in range(args.eval_videos)] if has_video else []
 
     has_pdf = hasattr(fam, "page_part")
-    pdfs = make_pdfs(6500, args.train_pdfs, fam.scene, fam.pages) if has_pdf else []
+    pdfs = make_pdfs(6500 + shift, args.train_pdfs, fam.scene, fam.pages) if has_pdf else []
     held_pdfs = make_pdfs(6600, args.eval_pdfs, fam.scene, fam.pages) if has_pdf else []
 
     tok_dir = os.path.join(work, "tokenizer")
+    if args.from_bundled and not os.path.exists(os.path.join(tok_dir, "tokenizer.json")):
+        # The bundled model's own tokenizer: its embedding rows belong to these ids.
+        os.makedirs(tok_dir, exist_ok=True)
+        for f in os.listdir(out):
+            if f.startswith("tokenizer") or f in ("special_tokens_map.json", "vocab.json", "merges.txt"):
+                shutil.copy(os.path.join(out, f), os.path.join(tok_dir, f))
     own = os.path.join(ARTIFACTS, fam.name, "tokenizer")
     if args.experiment and os.path.exists(os.path.join(own, "tokenizer.json")) and not os.path.exists(tok_dir):
         shutil.copytree(own, tok_dir)
@@ -553,10 +567,16 @@ def main():
     ckpt = os.path.join(work, "ckpt.pt")
     if os.path.exists(ckpt):
         state = torch.load(ckpt)
+        if args.from_bundled != bool(state.get("from_bundled")):
+            raise SystemExit(f"{ckpt} is from a run {'without' if args.from_bundled else 'with'} --from-bundled: "
+                             "use --fresh to start over, or --experiment NAME to train elsewhere")
         net.load_state_dict(state["net"])
         opt.load_state_dict(state["opt"])
         step = state["step"]
         log(f"resumed at step {step}")
+    elif args.from_bundled:
+        load_bundled(net, out)
+        log(f"weights from {out}")
     else:
         tower_file = os.path.join(ARTIFACTS, f"tower-{fam.tower_kind}.pt")
         if os.path.exists(tower_file):
@@ -570,11 +590,11 @@ def main():
 
     if not args.export_only and step < args.steps:
         log("preprocessing and tokenizing")
-        data_path = os.path.join(work, "data.pt")
+        data_path = os.path.join(work, "data.pt" if args.data_round == 0 else f"data-round{args.data_round}.pt")
         if os.path.exists(data_path):
             data = torch.load(data_path)
         else:
-            store, samples = build_training(fam, tok, train, videos, np.random.default_rng(7), pdfs)
+            store, samples = build_training(fam, tok, train, videos, np.random.default_rng(7 + shift), pdfs)
             data = {"views": torch.stack(store.views), "labels": store.labels, "samples": samples}
             torch.save(data, data_path)
         log(f"{len(data['samples'])} conversations, {data['views'].shape[0]} views, "
@@ -589,6 +609,29 @@ def main():
             log(f"  {k}: {right}/{total}")
         return
     export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs)
+
+
+def load_bundled(net, folder):
+    """Loads an exported model folder back into the training network: the root model.safetensors, and each
+    <sub>/model.safetensors under the prefix "<sub>." (AuroraCap's language model, at the root, under "llm.")."""
+    own = net.state_dict()
+    found = {}
+    for dp, _, fs in os.walk(folder):
+        rel = os.path.relpath(dp, folder)
+        if "model.safetensors" not in fs or rel.split(os.sep)[0] == "onnx":
+            continue
+        prefix = "" if rel == "." else rel.replace(os.sep, ".") + "."
+        for k, v in read_safetensors(os.path.join(dp, "model.safetensors")).items():
+            name = prefix + k
+            if name not in own and prefix == "" and "llm." + k in own:
+                name = "llm." + k
+            found[name] = v
+    unknown = sorted(set(found) - set(own))
+    missing = sorted(k for k in set(own) - set(found) if not k.startswith(("aux.", "aux_region.")))
+    if unknown or missing:
+        raise SystemExit(f"{folder} does not match the {type(net).__name__} network: "
+                         f"unknown tensors {unknown[:5]}, missing {missing[:5]}")
+    net.load_state_dict({k: v.to(own[k].dtype) for k, v in found.items()}, strict=False)
 
 
 def region_labels(lab, regions):
@@ -660,7 +703,8 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
                 f"{(time.time() - t0) / 50:.2f}s/step")
             t0 = time.time()
         if step % 250 == 0 or step == args.steps:
-            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step}, ckpt + ".tmp")
+            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "from_bundled": args.from_bundled}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
         if step % 1000 == 0 and step < args.steps:
             log(f"held-out teacher-forced accuracy {teacher_forced(fam, tok, net, held, held_videos, held_pdfs):.3f}")

@@ -54,13 +54,17 @@ internal sealed class FrameIndex
     /// <summary>Gets whether every packet has a distinct timestamp, so that frames can be found by seeking; otherwise frames are counted by decoding from the start.</summary>
     public bool HasTimestamps { get; }
 
+    /// <summary>Gets what each H.264 picture references, when the stream's headers allow working it out; otherwise null.</summary>
+    public H264References? References { get; init; }
+
     /// <summary>Gets the number of keyframes.</summary>
     public int KeyframeCount => _keyPositions.Length;
 
     /// <summary>Builds the index from the packets of one scan.</summary>
     /// <param name="packets">The video packets in decode (file) order.</param>
+    /// <param name="references">What each packet's picture references, where known.</param>
     /// <returns>The index.</returns>
-    public static FrameIndex Build(IReadOnlyList<ScannedPacket> packets)
+    public static FrameIndex Build(IReadOnlyList<ScannedPacket> packets, H264References? references = null)
     {
         var positionByPts = new Dictionary<long, int>(packets.Count);
         var kept = new List<long>(packets.Count);
@@ -110,7 +114,7 @@ internal sealed class FrameIndex
 
         var ptsByIndex = hasTimestamps ? kept.ToArray() : [];
         Array.Sort(ptsByIndex);
-        return new FrameIndex(ptsByIndex, positionByPts, [.. keyPositions], [.. keyPts], [.. keySeek], hasTimestamps, packets.Count) { Count = count };
+        return new FrameIndex(ptsByIndex, positionByPts, [.. keyPositions], [.. keyPts], [.. keySeek], hasTimestamps, packets.Count) { Count = count, References = references };
     }
 
     /// <summary>Gets the decode-order position of the packet with the given timestamp.</summary>

@@ -27,6 +27,8 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
 
     private FrameIndex? _positions;
     private HashSet<int>? _wantedPositions;
+    private HashSet<int>? _undeblockedPositions;
+    private bool _deblockingOff;
     private int _lastWantedPosition = -1;
     private bool _skipping;
     private int _nextPosition = -1;
@@ -132,6 +134,8 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
         }
 
         var packets = new List<ScannedPacket>();
+        var h264 = _skipNonReference ? CreateH264Parser() : null;
+        var pictures = h264 is null ? null : new List<H264Picture?>();
         while (true)
         {
             if ((packets.Count & 1023) == 0)
@@ -149,6 +153,12 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
             if (Field.Read<int>(p, FfmpegAbi.AVPacket_stream_index) == StreamIndex)
             {
                 packets.Add(new ScannedPacket(Field.Read<long>(p, FfmpegAbi.AVPacket_pts), Field.Read<long>(p, FfmpegAbi.AVPacket_dts), Field.Read<int>(p, FfmpegAbi.AVPacket_flags)));
+                if (pictures is not null)
+                {
+                    var data = Field.Read<IntPtr>(p, FfmpegAbi.AVPacket_data);
+                    var size = Field.Read<int>(p, FfmpegAbi.AVPacket_size);
+                    pictures.Add(data == IntPtr.Zero || size <= 0 ? null : h264!.ParsePacket(new ReadOnlySpan<byte>((void*)data, size)));
+                }
             }
 
             AvCodecNative.PacketUnref(_packet);
@@ -161,11 +171,15 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
         while (packets.Count > 0 && (packets[^1].Flags & Ff.PacketFlagCorrupt) != 0)
         {
             packets.RemoveAt(packets.Count - 1);
+            pictures?.RemoveAt(pictures.Count - 1);
         }
 
         _atStart = false;
         _nextPosition = -1;
-        _positions = FrameIndex.Build(packets);
+        var references = pictures is null || h264!.Inconsistent || h264.MaxFrameNum == 0
+            ? null
+            : H264References.Build(pictures, packets.Select(q => q.Pts).ToArray(), h264.MaxFrameNum, h264.MaxReferenceFrames);
+        _positions = FrameIndex.Build(packets, references);
         return _positions;
     }
 
@@ -181,12 +195,34 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
 
         _wantedPositions = [];
         _lastWantedPosition = -1;
+        var firstKey = int.MaxValue;
         foreach (var i in frames)
         {
             if (index.TryGetPosition(index.PtsByIndex[i], out var position))
             {
                 _wantedPositions.Add(position);
                 _lastWantedPosition = Math.Max(_lastWantedPosition, position);
+                firstKey = Math.Min(firstKey, index.KeyPosition(index.KeyframeFor(i)));
+            }
+        }
+
+        // Reference pictures that no wanted frame depends on are still decoded (their reference marking shapes the
+        // buffer) but without the deblocking filter, whose output nothing shown or predicted from ever sees.
+        _undeblockedPositions = null;
+        if (index.References is { } references && _wantedPositions.Count > 0)
+        {
+            var needed = new HashSet<int>();
+            references.Close(_wantedPositions, needed);
+            if (needed.Min() >= firstKey)
+            {
+                _undeblockedPositions = [];
+                for (var position = firstKey; position < _lastWantedPosition; position++)
+                {
+                    if (references.IsReference(position) && !needed.Contains(position))
+                    {
+                        _undeblockedPositions.Add(position);
+                    }
+                }
             }
         }
     }
@@ -357,6 +393,17 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
         }
     }
 
+    private H264HeaderParser? CreateH264Parser()
+    {
+        var parameters = Field.Read<IntPtr>(_stream, FfmpegAbi.AVStream_codecpar);
+        var name = Marshal.PtrToStringUTF8((IntPtr)AvCodecNative.GetName(Field.Read<int>(parameters, FfmpegAbi.AVCodecParameters_codec_id)));
+        var extradata = Field.Read<IntPtr>(parameters, FfmpegAbi.AVCodecParameters_extradata);
+        var size = Field.Read<int>(parameters, FfmpegAbi.AVCodecParameters_extradata_size);
+        return name == "h264" && extradata != IntPtr.Zero && size > 0
+            ? H264HeaderParser.FromAvcC(new ReadOnlySpan<byte>((void*)extradata, size))
+            : null;
+    }
+
     private static (IntPtr Stream, int Index) FindVideoStream(IntPtr format, string description, string? mediaType)
     {
         var count = Field.Read<uint>(format, FfmpegAbi.AVFormatContext_nb_streams);
@@ -508,6 +555,7 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
         _codec.Dispose();
         _codec = codec;
         _skipping = false;
+        _deblockingOff = false;
         _singleThreaded = true;
     }
 
@@ -626,6 +674,13 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
                 {
                     AvUtilNative.OptSetInt(_codec, "skip_frame", skip ? Ff.DiscardNonRef : Ff.DiscardDefault, 0);
                     _skipping = skip;
+                }
+
+                var undeblocked = position >= 0 && _undeblockedPositions?.Contains(position) == true;
+                if (undeblocked != _deblockingOff)
+                {
+                    AvUtilNative.OptSetInt(_codec, "skip_loop_filter", undeblocked ? Ff.DiscardAll : Ff.DiscardDefault, 0);
+                    _deblockingOff = undeblocked;
                 }
             }
 

@@ -13,8 +13,8 @@ int main(void) {
     P(AVIOContext, buffer);
     P(AVStream, index); P(AVStream, codecpar); P(AVStream, time_base); P(AVStream, start_time); P(AVStream, duration);
     P(AVStream, nb_frames); P(AVStream, disposition); P(AVStream, discard); P(AVStream, avg_frame_rate); P(AVStream, r_frame_rate);
-    P(AVCodecParameters, codec_type); P(AVCodecParameters, codec_id); P(AVCodecParameters, format); P(AVCodecParameters, width); P(AVCodecParameters, height);
-    P(AVPacket, pts); P(AVPacket, dts); P(AVPacket, size); P(AVPacket, stream_index); P(AVPacket, flags);
+    P(AVCodecParameters, codec_type); P(AVCodecParameters, codec_id); P(AVCodecParameters, extradata); P(AVCodecParameters, extradata_size); P(AVCodecParameters, format); P(AVCodecParameters, width); P(AVCodecParameters, height);
+    P(AVPacket, pts); P(AVPacket, dts); P(AVPacket, data); P(AVPacket, size); P(AVPacket, stream_index); P(AVPacket, flags);
     P(AVFrame, data); P(AVFrame, linesize); P(AVFrame, width); P(AVFrame, height); P(AVFrame, format); P(AVFrame, pts); P(AVFrame, best_effort_timestamp);
     printf("AVRational_size %zu\n", sizeof(AVRational));
     printf("VERSIONS %u %u %u %u\n", LIBAVFORMAT_VERSION_MAJOR, LIBAVCODEC_VERSION_MAJOR, LIBAVUTIL_VERSION_MAJOR, LIBSWSCALE_VERSION_MAJOR);

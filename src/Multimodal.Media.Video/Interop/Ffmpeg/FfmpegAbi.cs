@@ -62,6 +62,12 @@ internal static class FfmpegAbi
     /// <summary><c>offsetof(AVCodecParameters, codec_id)</c> (enum AVCodecID).</summary>
     public const int AVCodecParameters_codec_id = 4;
 
+    /// <summary><c>offsetof(AVCodecParameters, extradata)</c> (uint8_t *).</summary>
+    public const int AVCodecParameters_extradata = 16;
+
+    /// <summary><c>offsetof(AVCodecParameters, extradata_size)</c> (int).</summary>
+    public const int AVCodecParameters_extradata_size = 24;
+
     /// <summary><c>offsetof(AVCodecParameters, format)</c> (int, an AVPixelFormat for video).</summary>
     public const int AVCodecParameters_format = 28;
 
@@ -76,6 +82,9 @@ internal static class FfmpegAbi
 
     /// <summary><c>offsetof(AVPacket, dts)</c> (int64_t).</summary>
     public const int AVPacket_dts = 16;
+
+    /// <summary><c>offsetof(AVPacket, data)</c> (uint8_t *).</summary>
+    public const int AVPacket_data = 24;
 
     /// <summary><c>offsetof(AVPacket, size)</c> (int).</summary>
     public const int AVPacket_size = 32;
