@@ -28,9 +28,21 @@ public sealed class VideoOpenOptions
     /// more than that costs (32 of 18,000 720p frames: 4.9 s instead of 8.5 s on 2 cores), and running two decoders
     /// (<see cref="VideoDecodeOptions.MaxDegreeOfParallelism"/>) uses the cores instead. For H.264 in MP4 or Matroska
     /// the scan also reads the slice headers, and reference pictures that no wanted frame depends on (B-pyramid
-    /// references of other mini-GOPs) are decoded without the deblocking filter (<c>skip_loop_filter</c>).
+    /// references of other mini-GOPs) are decoded from their slice headers alone (<see cref="HollowUnneededReferences"/>).
     /// </value>
     public bool SkipNonReferenceFrames { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets whether reference pictures that no wanted frame depends on are decoded from their slice headers
+    /// alone (with <see cref="SkipNonReferenceFrames"/>, H.264 in MP4 or Matroska).
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="true"/>: each such packet is rewritten so that its slices end after their headers,
+    /// and the decoder runs the reference marking those headers carry (which later pictures need) without decoding
+    /// macroblocks, with error concealment off for that picture. The returned pixels are the same either way (tested
+    /// against PyAV). <see langword="false"/> decodes those pictures whole, without the deblocking filter.
+    /// </value>
+    public bool HollowUnneededReferences { get; set; } = true;
 
     /// <summary>Gets or sets the media type reported in <see cref="InvalidMediaException"/>s.</summary>
     /// <value>The default is <see langword="null"/>.</value>

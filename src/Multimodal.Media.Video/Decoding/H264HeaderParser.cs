@@ -27,6 +27,14 @@ internal sealed class H264HeaderParser
     /// <summary>Gets whether the slices so far used more than one sequence parameter set layout.</summary>
     public bool Inconsistent { get; private set; }
 
+    /// <summary>
+    /// Gets whether a packet carried a parameter set that the avcC record does not hold as it is (a new id, or an id
+    /// redefined in a field this parser reads). A decoder that seeks past such a packet could not know it.
+    /// </summary>
+    public bool ParameterSetsChanged { get; private set; }
+
+    private bool _afterExtradata;
+
     /// <summary>Reads an <c>avcC</c> record (AVCDecoderConfigurationRecord).</summary>
     /// <param name="extradata">The codec's extradata.</param>
     /// <returns>The parser, or null when the extradata is not an avcC record (Annex B streams) or its parameter sets are outside the subset.</returns>
@@ -66,6 +74,7 @@ internal sealed class H264HeaderParser
             }
         }
 
+        parser._afterExtradata = true;
         return parser;
     }
 
@@ -80,16 +89,10 @@ internal sealed class H264HeaderParser
         var reference = false;
         int[]? removed = null;
         var at = 0;
-        while (at + _lengthSize <= data.Length)
+        int length;
+        while ((length = NextNal(data, ref at)) != 0)
         {
-            var length = 0;
-            for (var i = 0; i < _lengthSize; i++)
-            {
-                length = (length << 8) | data[at + i];
-            }
-
-            at += _lengthSize;
-            if (length < 1 || at + length > data.Length)
+            if (length < 0)
             {
                 return null;
             }
@@ -125,6 +128,107 @@ internal sealed class H264HeaderParser
         }
 
         return frameNum is { } frame ? new H264Picture(frame, idr, reference, removed, slices) : null;
+    }
+
+    /// <summary>
+    /// Rewrites a packet in place so that each of its slices keeps its header and loses its data: the decoder still
+    /// runs everything the header does (the picture enters the reference buffer, its memory-management operations
+    /// execute) but decodes no macroblocks. Other NAL units are kept; parameter sets update this parser.
+    /// </summary>
+    /// <param name="data">The packet's data (length-prefixed NAL units), rewritten in place.</param>
+    /// <returns>The packet's new length, or -1 (the data then unchanged) when a header is outside the subset or damaged.</returns>
+    /// <remarks>
+    /// Each slice NAL unit ends right after its header with the RBSP stop bit, so it is well formed and its data is
+    /// empty. Only for pictures whose pixels nothing shown or predicted from ever reads.
+    /// </remarks>
+    public int HollowPacket(Span<byte> data)
+    {
+        // First every unit is checked and planned, then the data is rewritten: a failure leaves the packet as it was.
+        var plan = new List<(int Start, int Kept, int Last)>();
+        var at = 0;
+        int length;
+        while ((length = NextNal(data, ref at)) != 0)
+        {
+            if (length < 0)
+            {
+                return -1;
+            }
+
+            var nal = data.Slice(at, length);
+            var kept = length;
+            var last = -1;
+            switch (nal[0] & 31)
+            {
+                case 7 or 8:
+                    if (!ReadParameterSet(nal))
+                    {
+                        return -1;
+                    }
+
+                    break;
+                case 1 or 5:
+                    if (ReadSlice(nal, out _, out _, out var headerBits, throughEnd: true) is null || headerBits < 8)
+                    {
+                        return -1;
+                    }
+
+                    // The byte holding the header's last bit gets the stop bit after it (or a stop byte follows).
+                    var bytes = (headerBits + 7) / 8;
+                    var used = headerBits % 8;
+                    kept = used == 0 ? bytes + 1 : bytes;
+                    last = used == 0 ? 0x80 : (nal[bytes - 1] & (0xFF << (8 - used)) & 0xFF) | (0x80 >> used);
+                    if (kept > length || (last <= 3 && kept >= 3 && nal[kept - 2] == 0 && nal[kept - 3] == 0))
+                    {
+                        return -1; // no room, or 00 00 0x would read as a start code or an emulation-prevention byte
+                    }
+
+                    break;
+                case 2 or 3 or 4 or 20:
+                    return -1; // data partitioning, MVC
+            }
+
+            plan.Add((at, kept, last));
+            at += length;
+        }
+
+        var write = 0;
+        foreach (var (start, kept, last) in plan)
+        {
+            for (var i = 0; i < _lengthSize; i++)
+            {
+                data[write + i] = (byte)(kept >> (8 * (_lengthSize - 1 - i)));
+            }
+
+            data.Slice(start, kept).CopyTo(data[(write + _lengthSize)..]);
+            write += _lengthSize + kept;
+            if (last >= 0)
+            {
+                data[write - 1] = (byte)last;
+            }
+        }
+
+        return write;
+    }
+
+    /// <summary>Reads the length prefix of the next NAL unit and steps over it.</summary>
+    /// <param name="data">A packet of length-prefixed NAL units.</param>
+    /// <param name="at">The offset of the prefix; on return, of the unit.</param>
+    /// <returns>The unit's length; 0 at the end of the data; -1 when the length is 0 or runs past the data.</returns>
+    private int NextNal(ReadOnlySpan<byte> data, ref int at)
+    {
+        if (at + _lengthSize > data.Length)
+        {
+            return 0;
+        }
+
+        var length = 0;
+        for (var i = 0; i < _lengthSize; i++)
+        {
+            length = (length << 8) | data[at + i];
+        }
+
+        at += _lengthSize;
+        return length < 1 || at + length > data.Length ? -1 : length;
     }
 
     private bool ReadParameterSet(ReadOnlySpan<byte> nal)
@@ -207,7 +311,9 @@ internal sealed class H264HeaderParser
             return false; // fields, or frame_num gaps the stream may use on purpose
         }
 
-        _sps[id] = new Sps(log2MaxFrameNum, pocType, log2MaxPocLsb, deltaAlwaysZero, maxRefFrames, chromaArrayType, separatePlanes);
+        var sps = new Sps(log2MaxFrameNum, pocType, log2MaxPocLsb, deltaAlwaysZero, maxRefFrames, chromaArrayType, separatePlanes);
+        ParameterSetsChanged |= _afterExtradata && (!_sps.TryGetValue(id, out var known) || known != sps);
+        _sps[id] = sps;
         return true;
     }
 
@@ -215,7 +321,7 @@ internal sealed class H264HeaderParser
     {
         var id = r.Ue();
         var spsId = r.Ue();
-        r.Bit();
+        var cabac = r.Bit();
         var bottomFieldPocPresent = r.Bit();
         if (r.Ue() != 0 || id > 255)
         {
@@ -229,24 +335,38 @@ internal sealed class H264HeaderParser
         r.Se();
         r.Se();
         r.Se();
-        r.Bit();
+        var deblockingControl = r.Bit();
         r.Bit();
         var redundantPresent = r.Bit();
-        _pps[id] = new Pps(spsId, bottomFieldPocPresent, l0, l1, weightedPred, weightedBipred, redundantPresent);
+        var pps = new Pps(spsId, bottomFieldPocPresent, l0, l1, weightedPred, weightedBipred, redundantPresent, cabac, deblockingControl);
+        ParameterSetsChanged |= _afterExtradata && (!_pps.TryGetValue(id, out var known) || known != pps);
+        _pps[id] = pps;
         return true;
     }
 
-    private H264Slice? ReadSlice(ReadOnlySpan<byte> nal, out int frameNum, out int[]? removed)
+    private H264Slice? ReadSlice(ReadOnlySpan<byte> nal, out int frameNum, out int[]? removed) => ReadSlice(nal, out frameNum, out removed, out _);
+
+    /// <summary>Reads a slice header.</summary>
+
+    /// <param name="nal">The slice NAL unit.</param>
+    /// <param name="frameNum">The slice's frame_num.</param>
+    /// <param name="removed">The pictures its MMCO 1 operations remove.</param>
+    /// <param name="headerBits">With <paramref name="throughEnd"/>, the NAL unit's raw length in bits up to the end of the slice header (NAL header byte and emulation-prevention bytes included); otherwise -1.</param>
+    /// <param name="throughEnd">Whether to read the whole slice header rather than stop after the reference marking.</param>
+    /// <returns>The slice's reference facts, or null when it is outside the subset or damaged.</returns>
+    private H264Slice? ReadSlice(ReadOnlySpan<byte> nal, out int frameNum, out int[]? removed, out int headerBits, bool throughEnd = false)
     {
         frameNum = 0;
         removed = null;
+        headerBits = -1;
         var r = new BitReader(nal[1..], MaxHeaderBytes);
         var idr = (nal[0] & 31) == 5;
         var isReference = (nal[0] >> 5) != 0;
         try
         {
             r.Ue();
-            var type = (r.Ue() % 5) switch { 0 or 3 => H264SliceType.P, 1 => H264SliceType.B, _ => H264SliceType.I };
+            var rawType = r.Ue() % 5;
+            var type = rawType switch { 0 or 3 => H264SliceType.P, 1 => H264SliceType.B, _ => H264SliceType.I };
             if (!_pps.TryGetValue(r.Ue(), out var pps) || !_sps.TryGetValue(pps.SpsId, out var sps))
             {
                 return null;
@@ -385,6 +505,34 @@ internal sealed class H264HeaderParser
                 }
             }
 
+            if (throughEnd)
+            {
+                // The rest of slice_header(): cabac_init_idc, slice_qp_delta, SP/SI fields, deblocking controls.
+                if (pps.Cabac && rawType is not (2 or 4))
+                {
+                    r.Ue();
+                }
+
+                r.Se();
+                if (rawType is 3 or 4)
+                {
+                    if (rawType == 3)
+                    {
+                        r.Bit();
+                    }
+
+                    r.Se();
+                }
+
+                if (pps.DeblockingControl && r.Ue() != 1)
+                {
+                    r.Se();
+                    r.Se();
+                }
+
+                headerBits = r.RawBitsRead + 8;
+            }
+
             return new H264Slice(type, l0, l1, mods0, mods1);
         }
         catch (IndexOutOfRangeException)
@@ -438,7 +586,7 @@ internal sealed class H264HeaderParser
 
     private sealed record Sps(int Log2MaxFrameNum, int PocType, int Log2MaxPocLsb, bool DeltaAlwaysZero, int MaxRefFrames, int ChromaArrayType, bool SeparatePlanes);
 
-    private sealed record Pps(int SpsId, bool BottomFieldPocPresent, int L0, int L1, bool WeightedPred, int WeightedBipred, bool RedundantPresent);
+    private sealed record Pps(int SpsId, bool BottomFieldPocPresent, int L0, int L1, bool WeightedPred, int WeightedBipred, bool RedundantPresent, bool Cabac, bool DeblockingControl);
 
     /// <summary>Reads bits from a NAL unit's payload, dropping emulation-prevention bytes (00 00 03) on the way.</summary>
     private ref struct BitReader
@@ -457,6 +605,9 @@ internal sealed class H264HeaderParser
             _byte = -1;
             _bit = 8;
         }
+
+        /// <summary>Gets the number of bits of the raw data read so far, emulation-prevention bytes included.</summary>
+        public readonly int RawBitsRead => _byte < 0 ? 0 : (_byte * 8) + _bit;
 
         public bool Bit()
         {

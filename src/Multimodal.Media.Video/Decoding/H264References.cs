@@ -32,6 +32,13 @@ internal sealed class H264References
     /// <returns>Whether other pictures may reference it.</returns>
     public bool IsReference(int position) => _isReference[position];
 
+    /// <summary>
+    /// Gets or sets whether every packet's slice headers parse with the parameter sets of the stream's avcC record
+    /// (no in-band parameter set changes them), so that a decoder that seeked can still rewrite packets
+    /// (<see cref="VideoOpenOptions.HollowUnneededReferences"/>).
+    /// </summary>
+    public bool FixedParameterSets { get; set; }
+
     /// <summary>Adds the pictures that decoding the given ones needs (their references, recursively) to <paramref name="needed"/>.</summary>
     /// <param name="wanted">Decode-order positions of the wanted pictures.</param>
     /// <param name="needed">Receives the wanted positions and every position they depend on.</param>

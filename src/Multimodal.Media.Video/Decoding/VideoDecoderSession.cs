@@ -27,8 +27,12 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
 
     private FrameIndex? _positions;
     private HashSet<int>? _wantedPositions;
-    private HashSet<int>? _undeblockedPositions;
+    private HashSet<int>? _unneededReferences;
     private bool _deblockingOff;
+    private H264HeaderParser? _hollowParser;
+    private bool _hollowUnavailable;
+    private bool _concealmentOff;
+    private long _defaultConcealment = -1;
     private int _lastWantedPosition = -1;
     private bool _skipping;
     private int _nextPosition = -1;
@@ -71,6 +75,9 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
 
     /// <summary>Gets the stream's start time (0 when unknown), subtracted from timestamps.</summary>
     public long StartTime { get; }
+
+    /// <summary>Gets how many packets this session has decoded from their slice headers alone (<see cref="VideoOpenOptions.HollowUnneededReferences"/>).</summary>
+    public int HollowedPictures { get; private set; }
 
     /// <summary>Gets how the input is named in messages (<c>file '…'</c> or <c>stream</c>).</summary>
     public string Description => _description;
@@ -179,6 +186,11 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
         var references = pictures is null || h264!.Inconsistent || h264.MaxFrameNum == 0
             ? null
             : H264References.Build(pictures, packets.Select(q => q.Pts).ToArray(), h264.MaxFrameNum, h264.MaxReferenceFrames);
+        if (references is not null)
+        {
+            references.FixedParameterSets = !h264!.ParameterSetsChanged;
+        }
+
         _positions = FrameIndex.Build(packets, references);
         return _positions;
     }
@@ -206,21 +218,22 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
             }
         }
 
-        // Reference pictures that no wanted frame depends on are still decoded (their reference marking shapes the
-        // buffer) but without the deblocking filter, whose output nothing shown or predicted from ever sees.
-        _undeblockedPositions = null;
+        // Reference pictures that no wanted frame depends on are still sent (their reference marking shapes the buffer)
+        // but with their slice data stripped (TryHollow), or else decoded without the deblocking filter: nothing shown
+        // or predicted from ever sees their pixels.
+        _unneededReferences = null;
         if (index.References is { } references && _wantedPositions.Count > 0)
         {
             var needed = new HashSet<int>();
             references.Close(_wantedPositions, needed);
             if (needed.Min() >= firstKey)
             {
-                _undeblockedPositions = [];
+                _unneededReferences = [];
                 for (var position = firstKey; position < _lastWantedPosition; position++)
                 {
                     if (references.IsReference(position) && !needed.Contains(position))
                     {
-                        _undeblockedPositions.Add(position);
+                        _unneededReferences.Add(position);
                     }
                 }
             }
@@ -556,6 +569,8 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
         _codec = codec;
         _skipping = false;
         _deblockingOff = false;
+        _concealmentOff = false;
+        _defaultConcealment = -1;
         _singleThreaded = true;
     }
 
@@ -676,12 +691,10 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
                     _skipping = skip;
                 }
 
-                var undeblocked = position >= 0 && _undeblockedPositions?.Contains(position) == true;
-                if (undeblocked != _deblockingOff)
-                {
-                    AvUtilNative.OptSetInt(_codec, "skip_loop_filter", undeblocked ? Ff.DiscardAll : Ff.DiscardDefault, 0);
-                    _deblockingOff = undeblocked;
-                }
+                var unneeded = position >= 0 && _unneededReferences?.Contains(position) == true;
+                var hollow = unneeded && TryHollow();
+                SetDeblocking(!unneeded);
+                SetConcealment(!hollow);
             }
 
             // A damaged packet is skipped, as the ffmpeg CLI does; a missing frame is reported by the caller.
@@ -698,6 +711,84 @@ internal sealed unsafe class VideoDecoderSession : IDisposable
 
             return true;
         }
+    }
+
+    /// <summary>
+    /// Strips the slice data from the packet in <see cref="_packet"/> (a reference picture no wanted frame depends on):
+    /// the decoder then runs its headers (reference buffer, memory-management operations) and decodes no macroblocks.
+    /// </summary>
+    /// <returns>Whether the packet was rewritten; when not, it is decoded whole.</returns>
+    private bool TryHollow()
+    {
+        if (HollowingParser() is not { } parser || AvCodecNative.PacketMakeWritable(_packet) < 0)
+        {
+            return false;
+        }
+
+        var p = _packet.DangerousGetHandle();
+        var data = Field.Read<IntPtr>(p, FfmpegAbi.AVPacket_data);
+        var size = Field.Read<int>(p, FfmpegAbi.AVPacket_size);
+        if (data == IntPtr.Zero || size <= 0)
+        {
+            return false;
+        }
+
+        var length = parser.HollowPacket(new Span<byte>((void*)data, size));
+        if (length < 0)
+        {
+            return false;
+        }
+
+        HollowedPictures++;
+        AvCodecNative.ShrinkPacket(_packet, length);
+        return true;
+    }
+
+    /// <summary>The parser that hollows packets, made from the stream's avcC record when first needed; null when hollowing is off or the stream is not AVCC H.264.</summary>
+    private H264HeaderParser? HollowingParser()
+    {
+        if (_positions?.References is not { FixedParameterSets: true })
+        {
+            return null;
+        }
+
+        if (_hollowParser is null && !_hollowUnavailable && _options.HollowUnneededReferences)
+        {
+            _hollowParser = CreateH264Parser();
+            _hollowUnavailable = _hollowParser is null;
+        }
+
+        return _hollowParser;
+    }
+
+    private void SetDeblocking(bool on)
+    {
+        if (on == _deblockingOff)
+        {
+            AvUtilNative.OptSetInt(_codec, "skip_loop_filter", on ? Ff.DiscardDefault : Ff.DiscardAll, 0);
+            _deblockingOff = !on;
+        }
+    }
+
+    /// <summary>
+    /// Error concealment (<c>ec</c>) is off while a hollowed picture decodes: its missing macroblocks would otherwise be
+    /// guessed from the neighbouring pictures, work whose result nothing reads; on for every other packet, at the
+    /// decoder's own setting.
+    /// </summary>
+    private void SetConcealment(bool on)
+    {
+        if (on != _concealmentOff)
+        {
+            return;
+        }
+
+        if (_defaultConcealment < 0)
+        {
+            _defaultConcealment = AvUtilNative.OptGetInt(_codec, "ec", 0, out var value) >= 0 ? value : 3;
+        }
+
+        AvUtilNative.OptSetInt(_codec, "ec", on ? _defaultConcealment : 0, 0);
+        _concealmentOff = !on;
     }
 
     /// <summary>Gives the session the index it maps packet timestamps to positions with.</summary>

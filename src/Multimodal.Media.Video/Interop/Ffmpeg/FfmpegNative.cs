@@ -189,6 +189,14 @@ internal static unsafe partial class AvCodecNative
     // void av_packet_unref(AVPacket *pkt);
     [LibraryImport(Lib, EntryPoint = "av_packet_unref")]
     public static partial void PacketUnref(SafeAvPacketHandle pkt);
+
+    // int av_packet_make_writable(AVPacket *pkt);
+    [LibraryImport(Lib, EntryPoint = "av_packet_make_writable")]
+    public static partial int PacketMakeWritable(SafeAvPacketHandle pkt);
+
+    // void av_shrink_packet(AVPacket *pkt, int size);
+    [LibraryImport(Lib, EntryPoint = "av_shrink_packet")]
+    public static partial void ShrinkPacket(SafeAvPacketHandle pkt, int size);
 }
 
 /// <summary>libavutil imports.</summary>
@@ -234,6 +242,10 @@ internal static unsafe partial class AvUtilNative
     // int av_opt_set_q(void *obj, const char *name, AVRational val, int search_flags);
     [LibraryImport(Lib, EntryPoint = "av_opt_set_q", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int OptSetQ(SafeAvCodecContextHandle obj, string name, AvRational val, int searchFlags);
+
+    // int av_opt_get_int(void *obj, const char *name, int search_flags, int64_t *out_val);
+    [LibraryImport(Lib, EntryPoint = "av_opt_get_int", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int OptGetInt(SafeAvCodecContextHandle obj, string name, int searchFlags, out long value);
 
     // double av_display_rotation_get(const int32_t matrix[9]);
     [LibraryImport(Lib, EntryPoint = "av_display_rotation_get")]
