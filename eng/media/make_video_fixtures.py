@@ -82,6 +82,10 @@ def make_fixtures():
     # 320x240 testsrc2, 30 fps x 20 s = 600 frames, H.264 with B-frames and a 250-frame GOP (3 GOPs, no scene cuts).
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "20", "-c:v", "libx264", "-preset", "veryfast",
            "-crf", "32", "-g", "250", "-bf", "2", "-sc_threshold", "0", "-pix_fmt", "yuv420p", p("gop250_bframes.mp4"))
+    # Three CAVLC slices per picture, B-pyramid: the slice headers the hollowing rewrites (docs/media.md) in another form.
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30", "-t", "10", "-c:v", "libx264", "-preset", "veryfast",
+           "-crf", "32", "-g", "250", "-bf", "3", "-sc_threshold", "0", "-x264-params", "slices=3:cabac=0:b-pyramid=normal",
+           "-pix_fmt", "yuv420p", p("slices_cavlc.mp4"))
     # The same picture in Matroska (no nb_frames: counted by a packet scan), 160x120, 4 s.
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "4", "-c:v", "libx264", "-preset", "veryfast",
            "-crf", "32", "-g", "30", "-pix_fmt", "yuv420p", p("small.mkv"))

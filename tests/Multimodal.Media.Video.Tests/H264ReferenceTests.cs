@@ -103,6 +103,27 @@ public sealed class H264ReferenceTests
         Assert.All(frames, f => Assert.True(hashes[f.Index] == Hash(f.Image), $"frame {f.Index} differs from PyAV's"));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task HollowedReferences_InCavlcPicturesOfThreeSlices_LeaveTheFramesAsAFullDecodeHasThem()
+    {
+        // Arrange: every 13th frame of a 300-frame clip with three CAVLC slices per picture and a B-pyramid.
+        var path = PathOf("slices_cavlc.mp4");
+        var indices = Enumerable.Range(0, 300).Where(i => i % 13 == 12).ToArray();
+        using var full = VideoFile.Open(path, new VideoOpenOptions { SkipNonReferenceFrames = false });
+        var expected = await ToListAsync(full.ReadFramesAsync(indices));
+        using var session = VideoDecoderSession.OpenFile(path, new VideoOpenOptions());
+        var index = session.Scan(CancellationToken.None);
+        session.UseIndex(index);
+        session.SetWanted(index, indices);
+
+        // Act
+        var frames = await Task.Run(() => indices.Select(i => session.DecodeFrame(index, i, 0, 0, CancellationToken.None)).ToList());
+
+        // Assert
+        Assert.True(session.HollowedPictures > 10, $"only {session.HollowedPictures} pictures were hollowed");
+        Assert.Equal(expected.Select(f => Hash(f.Image)), frames.Select(f => Hash(f.Image)));
+    }
+
     [Fact]
     public void HollowPacket_KeepsEachSliceHeader_AndEndsItWithTheStopBit()
     {
