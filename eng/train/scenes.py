@@ -85,8 +85,9 @@ def describe(shapes, size):
     return f"There {'is' if len(parts) == 1 else 'are'} {NUMBERS[len(parts)]} shape{'s' if len(parts) > 1 else ''}: " + ", ".join(parts) + "."
 
 
-def questions(rng, shapes, size):
-    """Question/answer pairs about one scene (every kind the demo asks about)."""
+def questions(rng, shapes, size, every_colour=False):
+    """Question/answer pairs about one scene (every kind the demo asks about). With every_colour, the colour of every
+    shape whose kind is unique in the scene is asked, not only one drawn at random (same draws from rng either way)."""
     qa = [("How many shapes are there?", NUMBERS[len(shapes)].capitalize() + "."), ("Describe the image.", describe(shapes, size))]
     if len(shapes) == 1:
         s = shapes[0]
@@ -96,6 +97,10 @@ def questions(rng, shapes, size):
     same_kind = [s for s in shapes if s["kind"] == target["kind"]]
     if len(same_kind) == 1:
         qa.append((f"What colour is the {target['kind']}?", target["colour"].capitalize() + "."))
+    if every_colour and len(shapes) > 1:
+        for s in shapes:
+            if s is not target and sum(o["kind"] == s["kind"] for o in shapes) == 1:
+                qa.append((f"What colour is the {s['kind']}?", s["colour"].capitalize() + "."))
     return qa
 
 

@@ -56,12 +56,12 @@ def log(*a):
 
 # ----------------------------------------------------------------------------------------------- data
 
-def make_scenes(seed, count, size=SCENE_SIZE):
+def make_scenes(seed, count, size=SCENE_SIZE, every_colour=False):
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(count):
         image, shapes = S.scene(rng, size)
-        out.append((image, shapes, S.questions(rng, shapes, size)))
+        out.append((image, shapes, S.questions(rng, shapes, size, every_colour)))
     return out
 
 
@@ -396,13 +396,13 @@ def pdf_content(fam, n_pages):
     return lambda q: P.aria_pdf_content([dict(p) for p in parts], q)
 
 
-def build_training(fam, tok, train, videos, rng, pdfs=()):
+def build_training(fam, tok, train, videos, rng, pdfs=(), max_turns=3):
     store, samples = Store(), []
     for image, shapes, qa in train:
         views = fam.views_for_image(image, shapes)
         ratio = float(rng.choice(fam.ratios)) if hasattr(fam, "ratios") else None
         part = fam.image_part(ratio) if ratio is not None else fam.image_part()
-        ids, tgt = conversation(fam, tok, qa, rng, part)
+        ids, tgt = conversation(fam, tok, qa, rng, part, max_turns)
         samples.append({"ids": ids, "tgt": tgt, "views": store.add(views), "ratio": ratio})
     for frames, shape, direction in videos:
         views = fam.views_for_video(frames, shape)
@@ -447,6 +447,23 @@ def held_items(fam, tok, held, held_videos, held_pdfs=()):
         for q, a in qa:
             add("pdf", k, None, views, q, a, content=pdf_content(fam, len(doc))(q))
     return items
+
+
+def colour_samples(fam, tok, train, samples):
+    """Single-turn "What colour is the <kind>?" conversations about the training scenes of two or more shapes, each
+    reusing its scene's views (samples[k] belongs to train[k])."""
+    out = []
+    rng = np.random.default_rng(99)
+    for k, (_, shapes, qa) in enumerate(train):
+        if len(shapes) < 2:
+            continue
+        smp = samples[k]
+        part = fam.image_part(smp["ratio"]) if smp["ratio"] is not None else fam.image_part()
+        for q, a in qa:
+            if q.startswith("What colour is the ") and q != "What colour is the shape?":
+                ids, tgt = conversation(fam, tok, [(q, a)], rng, part, 1)
+                out.append({"ids": ids, "tgt": tgt, "views": smp["views"], "ratio": smp["ratio"]})
+    return out
 
 
 def batch_tensors(items):
@@ -494,9 +511,24 @@ def main():
                     help="start from the bundled model in models/<family>-tiny (weights and tokenizer) with a new "
                          "optimizer and learning-rate schedule, instead of the pretrained tower; with --data-round, "
                          "to go on training a finished model on scenes it has not seen")
+    ap.add_argument("--stage", default="",
+                    help="a further training stage of the bundled model (with --from-bundled): its checkpoints go to "
+                         "artifacts/train/<family>-<stage>, apart from the first stage's, and it exports to models/")
     ap.add_argument("--data-round", type=int, default=0,
                     help="which set of training data: round N draws its scenes, videos, PDFs and conversations from "
                          "seeds 1,000 x N above round 0's (the held-out seeds are never used)")
+    ap.add_argument("--every-colour", action="store_true",
+                    help="training scenes ask the colour of every shape whose kind is unique in the scene (not one "
+                         "drawn at random), so each step sees more of the question that finds a named shape")
+    ap.add_argument("--max-turns", type=int, default=3, help="the most questions in one training conversation")
+    ap.add_argument("--grow-layers", type=int, default=0,
+                    help="with --from-bundled: insert this many decoder layers after the first, initialised to pass "
+                         "their input through unchanged (zero output projections), so training starts from the bundled "
+                         "model's answers with more depth to learn with")
+    ap.add_argument("--colour-phase", type=int, default=0,
+                    help="the first N steps train only on single-turn 'What colour is the <shape>?' questions about "
+                         "scenes of two or more shapes (finding a shape by its kind; the tiny LLaVA answers those at "
+                         "chance level otherwise, docs/families.md)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tower-lr-scale", type=float, default=0.3)
     ap.add_argument("--fresh", action="store_true")
@@ -505,7 +537,8 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     fam = FAMILIES[args.family]()
-    work = os.path.join(ARTIFACTS, fam.name + (f"-{args.experiment}" if args.experiment else ""))
+    work = os.path.join(ARTIFACTS, fam.name + (f"-{args.stage}" if args.stage else "") +
+                        (f"-{args.experiment}" if args.experiment else ""))
     if args.fresh and os.path.isdir(work):
         shutil.rmtree(work)
     os.makedirs(work, exist_ok=True)
@@ -515,7 +548,7 @@ def main():
 
     log("scenes")
     shift = 1000 * args.data_round
-    train = make_scenes(6100 + shift, args.train_scenes, fam.scene)
+    train = make_scenes(6100 + shift, args.train_scenes, fam.scene, args.every_colour)
     held = make_scenes(6200, args.eval_scenes, fam.scene)
     vrng = np.random.default_rng(6300 + shift)
     videos = [S.video(vrng, fam.scene, fam.frames) for _ in range(args.train_videos)] if has_video else []
@@ -553,6 +586,10 @@ def main():
     fam.img_id = tok.img_id
 
     torch.manual_seed(11)
+    if args.grow_layers:
+        if not args.from_bundled or not hasattr(fam, "text"):
+            raise SystemExit("--grow-layers needs --from-bundled and a family with a Llama-style decoder")
+        fam.text = dict(fam.text, num_hidden_layers=fam.text["num_hidden_layers"] + args.grow_layers)
     net = fam.model(tok.size)
     if args.projector_aux:
         if not hasattr(net, "aux_region"):
@@ -575,8 +612,9 @@ def main():
         step = state["step"]
         log(f"resumed at step {step}")
     elif args.from_bundled:
-        load_bundled(net, out)
-        log(f"weights from {out}")
+        load_bundled(net, out, args.grow_layers)
+        log(f"weights from {out}" + (f", {args.grow_layers} decoder layers inserted after the first"
+                                      if args.grow_layers else ""))
     else:
         tower_file = os.path.join(ARTIFACTS, f"tower-{fam.tower_kind}.pt")
         if os.path.exists(tower_file):
@@ -590,15 +628,21 @@ def main():
 
     if not args.export_only and step < args.steps:
         log("preprocessing and tokenizing")
-        data_path = os.path.join(work, "data.pt" if args.data_round == 0 else f"data-round{args.data_round}.pt")
+        data_name = "data" + (f"-round{args.data_round}" if args.data_round else "") + \
+            ("-every-colour" if args.every_colour else "") + (f"-turns{args.max_turns}" if args.max_turns != 3 else "")
+        data_path = os.path.join(work, data_name + ".pt")
         if os.path.exists(data_path):
             data = torch.load(data_path)
         else:
-            store, samples = build_training(fam, tok, train, videos, np.random.default_rng(7 + shift), pdfs)
+            store, samples = build_training(fam, tok, train, videos, np.random.default_rng(7 + shift), pdfs,
+                                            args.max_turns)
             data = {"views": torch.stack(store.views), "labels": store.labels, "samples": samples}
             torch.save(data, data_path)
         log(f"{len(data['samples'])} conversations, {data['views'].shape[0]} views, "
             f"max length {max(len(c['ids']) for c in data['samples'])}")
+        if args.colour_phase:
+            data["colour"] = colour_samples(fam, tok, train, data["samples"])
+            log(f"{len(data['colour'])} single-turn colour questions for the first {args.colour_phase} steps")
         train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, held_pdfs)
 
     if args.experiment:  # a finished experiment re-run with the same --steps only evaluates
@@ -611,9 +655,12 @@ def main():
     export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs)
 
 
-def load_bundled(net, folder):
+def load_bundled(net, folder, grown=0):
     """Loads an exported model folder back into the training network: the root model.safetensors, and each
-    <sub>/model.safetensors under the prefix "<sub>." (AuroraCap's language model, at the root, under "llm.")."""
+    <sub>/model.safetensors under the prefix "<sub>." (AuroraCap's language model, at the root, under "llm.").
+    With `grown` > 0 the network's decoder has that many more layers, inserted after the first: the stored layers
+    1, 2, ... load into layers 1 + grown, 2 + grown, ..., and the new ones keep their initialisation except for zero
+    attention and MLP output projections, which makes each of them pass its input through unchanged."""
     own = net.state_dict()
     found = {}
     for dp, _, fs in os.walk(folder):
@@ -626,6 +673,21 @@ def load_bundled(net, folder):
             if name not in own and prefix == "" and "llm." + k in own:
                 name = "llm." + k
             found[name] = v
+    if grown:
+        decoder = next(n for n, m in net.named_modules() if isinstance(m, M.LlamaModel)) + ".layers."
+        moved = {}
+        for name, v in found.items():
+            if name.startswith(decoder):
+                i, rest = name[len(decoder):].split(".", 1)
+                name = f"{decoder}{int(i) + grown if int(i) >= 1 else int(i)}.{rest}"
+            moved[name] = v
+        found = moved
+        for i in range(1, 1 + grown):
+            for k in ("self_attn.o_proj.weight", "mlp.down_proj.weight"):
+                found[f"{decoder}{i}.{k}"] = torch.zeros_like(own[f"{decoder}{i}.{k}"])
+            for k in own:
+                if k.startswith(f"{decoder}{i}.") and k not in found:
+                    found[k] = own[k]
     unknown = sorted(set(found) - set(own))
     missing = sorted(k for k in set(own) - set(found) if not k.startswith(("aux.", "aux_region.")))
     if unknown or missing:
@@ -673,8 +735,12 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
         else:
             ratio = keys[int(gen.integers(len(keys)))]
             pool = buckets[ratio]
+        source = samples
+        if step < getattr(args, "colour_phase", 0):
+            source = data["colour"]
+            pool = [i for i, smp in enumerate(source) if smp["ratio"] == ratio] if not pdfs else range(len(source))
         idx = [pool[int(i)] for i in gen.integers(0, len(pool), size)]
-        batch = [samples[i] for i in idx]
+        batch = [source[i] for i in idx]
         ids, tgt, mask = batch_tensors(batch)
         vidx = [v for smp in batch for v in smp["views"]]
         views = data["views"][vidx].float()

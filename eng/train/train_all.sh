@@ -30,7 +30,10 @@ for f in "${families[@]}"; do
     *) echo "unknown family '$f'" >&2; exit 1 ;;
   esac
   case "$f" in
-    llava) family "$f" 6000  # the bundled model: 3,000 steps, then resumed to 6,000 (train.py: the rate jumps back up)
+    llava) family "$f" 6000  # 3,000 steps, then resumed to 6,000 (train.py: the rate jumps back up)
+           # Second stage, the bundled model: one decoder layer more, colour questions first (docs/families.md).
+           family "$f" 1200 --from-bundled --grow-layers 1 --stage grow --data-round 2 --every-colour --max-turns 4 \
+             --colour-phase 400 --lr 1e-3
            $py eng/onnx/quantize_int4.py models/llava-tiny/onnx ;;  # the int4 variant ONNX Runtime's int4 tests run
     aria) family "$f" 4000 --pdf-from 2000 ;;  # scenes alone first: PDF batches from the start kept it from reading shapes
     *) family "$f" ;;
