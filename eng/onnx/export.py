@@ -68,7 +68,7 @@ def load_net(fam, folder):
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
     vocab = config.get("vocab_size") or config.get("text_config", {}).get("vocab_size") or vocab
-    layers = config.get("text_config", {}).get("num_hidden_layers")
+    layers = config.get("text_config", config).get("num_hidden_layers")  # the decoder's depth (root: Qwen2, Llama, MiniCPM)
     if layers and hasattr(fam, "text") and fam.text["num_hidden_layers"] != layers:
         fam.text = dict(fam.text, num_hidden_layers=layers)  # a model grown by train.py --grow-layers
     if not hasattr(fam, "img_id"):  # train.py sets it from the tokenizer; Aria's model needs it (image_token_index)

@@ -66,20 +66,27 @@ class ClipTower(nn.Module):
         super().__init__()
         self.vision_model = M.ClipVision(c)
 
-    def forward(self, pixels, layers, tome_r=0):
+    def forward(self, pixels, layers, tome_r=0, positions=False):
+        """With positions=True also returns where each output token lies: (row, column) on the patch grid scaled to
+        [-1, 1], the class token at (0, 0), averaged by ToMe exactly as the features are (size-weighted)."""
         vm = self.vision_model
         x = vm.embeddings.patch_embedding(pixels).flatten(2).transpose(1, 2)
+        g = int(math.isqrt(x.shape[1]))
         cls = vm.embeddings.class_embedding[None, None].expand(x.shape[0], 1, -1)
         x = torch.cat([cls, x], dim=1) + vm.embeddings.position_embedding.weight[None]
         x = vm.pre_layrnorm(x)
+        cell = torch.arange(g * g)
+        grid = torch.stack([cell // g, cell % g], dim=-1).float() / ((g - 1) / 2) - 1
+        pos = torch.cat([torch.zeros(1, 2), grid])[None].expand(x.shape[0], -1, -1)
         size = None
         for layer in vm.encoder.layers[:layers]:
             q, k, v = layer.attn_parts(layer.layer_norm1(x))
             x = x + layer.self_attn.out_proj(M.attention(q, k, v, layer.heads, layer.heads, 1.0))
             if tome_r > 0:
-                x, size = tome_batched(x, k, size, tome_r, layer.heads)
+                merged, size = tome_batched(torch.cat([x, pos.to(x.dtype)], dim=-1), k, size, tome_r, layer.heads)
+                x, pos = merged[..., :-2], merged[..., -2:]
             x = x + layer.mlp.fc2(layer.act(layer.mlp.fc1(layer.layer_norm2(x))))
-        return x
+        return (x, pos) if positions else x
 
 
 def tome_batched(x, k, size, r, heads):
@@ -284,10 +291,21 @@ class AuroraCapNet(nn.Module):
         self.llm.model = M.LlamaModel(tc)
         self.llm.lm_head = nn.Linear(tc["hidden_size"], tc["vocab_size"], bias=False)
         self.aux = nn.Linear(vc["hidden_size"], 10)
+        # Training only (train.py --position-aux): each output token's features predict, through this linear map,
+        # where on the grid the token lies. ToMe reorders and merges tokens, so the language model cannot tell a
+        # token's place from its index in the sequence as LLaVA's can; the features have to carry it.
+        self.aux_pos = nn.Linear(vc["hidden_size"], 2)
+        self.position_aux = False
+        self.position_loss = None
 
     def encode(self, views, extra=None):
         r = (extra or {}).get("tome_r", 0)
-        feats = self.visual_encoder(views, self.vc["num_hidden_layers"] - 1, r)[:, 1:]
+        out = self.visual_encoder(views, self.vc["num_hidden_layers"] - 1, r, positions=self.position_aux)
+        if self.position_aux:
+            feats, pos = out[0][:, 1:], out[1][:, 1:]
+            self.position_loss = F.mse_loss(self.aux_pos(feats).float(), pos.float())
+        else:
+            feats = out[:, 1:]
         return feats, self.projector.model(feats)
 
     def forward(self, ids, mask, views, extra=None):
@@ -544,9 +562,20 @@ class MiniCpmNet(nn.Module):
         self.llm.model = M.LlamaModel(tc, scale_depth=mu["scale_depth"])
         self.llm.lm_head = nn.Linear(tc["hidden_size"], tc["vocab_size"], bias=False)
         self.aux = nn.Linear(vc["hidden_size"], 10)
+        # Training only (train.py --position-aux): each patch's features predict its place on the grid through a
+        # linear map. The resampler's queries attend sharply to the shapes, wherever they are, and its values carry
+        # no position embedding, so what a query hands on says where it looked only if the features say so.
+        self.aux_pos = nn.Linear(vc["hidden_size"], 2)
+        self.position_aux = False
+        self.position_loss = None
 
     def encode(self, views, extra=None):
         feats = self.vpm(views)
+        if self.position_aux:
+            g = self.grid
+            cell = torch.arange(g * g)
+            grid = torch.stack([cell // g, cell % g], dim=-1).float() / ((g - 1) / 2) - 1
+            self.position_loss = F.mse_loss(self.aux_pos(feats).float(), grid[None].expand(feats.shape[0], -1, -1))
         return feats, self.resampler(feats, (self.grid, self.grid))
 
     def forward(self, ids, mask, views, extra=None):

@@ -504,6 +504,11 @@ def main():
     ap.add_argument("--projector-aux", action="store_true",
                     help="Aria: each projector query also predicts what is centred in its own region of the patch grid "
                          "(an auxiliary loss against the attention collapsing to a uniform average)")
+    ap.add_argument("--position-aux", type=float, default=0.0,
+                    help="AuroraCap and MiniCPM-V: weight of an auxiliary loss in which each token the tower hands on "
+                         "(after ToMe for AuroraCap) predicts its own place on the patch grid through a linear map, so "
+                         "the features carry the position that merging (AuroraCap) or the resampler's content-driven "
+                         "attention (MiniCPM-V) takes from the token order (docs/families.md)")
     ap.add_argument("--experiment", default="",
                     help="train in artifacts/train/<family>-<name> (the tokenizer copied from the family's own run) and "
                          "report the teacher-forced accuracy instead of exporting to models/")
@@ -529,6 +534,10 @@ def main():
                     help="the first N steps train only on single-turn 'What colour is the <shape>?' questions about "
                          "scenes of two or more shapes (finding a shape by its kind; the tiny LLaVA answers those at "
                          "chance level otherwise, docs/families.md)")
+    ap.add_argument("--ratios", default="",
+                    help="AuroraCap: the token_kept_ratio values each training conversation draws from, comma-"
+                         "separated, repeats weighting a value (default the family's 0.2,0.5,0.8); e.g. 0.2,0.2,0.5,0.8 "
+                         "for a stage that works mostly at the captioning default the held-out set is evaluated at")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tower-lr-scale", type=float, default=0.3)
     ap.add_argument("--fresh", action="store_true")
@@ -537,6 +546,10 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     fam = FAMILIES[args.family]()
+    if args.ratios:
+        if not hasattr(fam, "ratios"):
+            raise SystemExit(f"--ratios is for a family with token merging (AuroraCap), not {fam.name}")
+        fam.ratios = [float(r) for r in args.ratios.split(",")]
     work = os.path.join(ARTIFACTS, fam.name + (f"-{args.stage}" if args.stage else "") +
                         (f"-{args.experiment}" if args.experiment else ""))
     if args.fresh and os.path.isdir(work):
@@ -586,11 +599,22 @@ def main():
     fam.img_id = tok.img_id
 
     torch.manual_seed(11)
+    if args.from_bundled and hasattr(fam, "text"):
+        # A bundled model may be deeper than the family's first stage (an earlier --grow-layers stage).
+        with open(os.path.join(out, "config.json")) as fh:
+            stored = json.load(fh)
+        depth = (stored.get("text_config") or {}).get("num_hidden_layers", stored.get("num_hidden_layers"))
+        if depth:
+            fam.text = dict(fam.text, num_hidden_layers=depth)
     if args.grow_layers:
         if not args.from_bundled or not hasattr(fam, "text"):
             raise SystemExit("--grow-layers needs --from-bundled and a family with a Llama-style decoder")
         fam.text = dict(fam.text, num_hidden_layers=fam.text["num_hidden_layers"] + args.grow_layers)
     net = fam.model(tok.size)
+    if args.position_aux:
+        if not hasattr(net, "position_aux"):
+            raise SystemExit("--position-aux is for AuroraCap's token-merging tower and MiniCPM-V's resampler")
+        net.position_aux = True
     if args.projector_aux:
         if not hasattr(net, "aux_region"):
             raise SystemExit("--projector-aux is for Aria's cross-attention projector")
@@ -629,7 +653,8 @@ def main():
     if not args.export_only and step < args.steps:
         log("preprocessing and tokenizing")
         data_name = "data" + (f"-round{args.data_round}" if args.data_round else "") + \
-            ("-every-colour" if args.every_colour else "") + (f"-turns{args.max_turns}" if args.max_turns != 3 else "")
+            ("-every-colour" if args.every_colour else "") + (f"-turns{args.max_turns}" if args.max_turns != 3 else "") + \
+            (f"-ratios{args.ratios.replace(',', '_')}" if args.ratios else "")
         data_path = os.path.join(work, data_name + ".pt")
         if os.path.exists(data_path):
             data = torch.load(data_path)
@@ -674,7 +699,8 @@ def load_bundled(net, folder, grown=0):
                 name = "llm." + k
             found[name] = v
     if grown:
-        decoder = next(n for n, m in net.named_modules() if isinstance(m, M.LlamaModel)) + ".layers."
+        decoder, model = next((n, m) for n, m in net.named_modules() if isinstance(m, M.LlamaModel))
+        decoder, layers = decoder + ".layers.", model.layers
         moved = {}
         for name, v in found.items():
             if name.startswith(decoder):
@@ -682,14 +708,25 @@ def load_bundled(net, folder, grown=0):
                 name = f"{decoder}{int(i) + grown if int(i) >= 1 else int(i)}.{rest}"
             moved[name] = v
         found = moved
+        if layers[0].resid != 1.0:
+            # MiniCPM scales each residual branch by scale_depth / sqrt(layers): with more layers the stored layers'
+            # output projections grow by the inverse ratio, so that each of them still adds what it added before.
+            before = len(layers) - grown
+            for name in found:
+                if name.startswith(decoder) and name.endswith(("self_attn.o_proj.weight", "mlp.down_proj.weight")):
+                    found[name] = found[name].float() * math.sqrt(len(layers) / before)
         for i in range(1, 1 + grown):
-            for k in ("self_attn.o_proj.weight", "mlp.down_proj.weight"):
-                found[f"{decoder}{i}.{k}"] = torch.zeros_like(own[f"{decoder}{i}.{k}"])
+            # The projections that write into the residual stream: attention's, and the MLP's (a dense MLP's, or
+            # Aria's MoE experts and shared experts).
+            for k in ("self_attn.o_proj.weight", "mlp.down_proj.weight", "mlp.experts.fc2.weight",
+                      "mlp.shared_experts.down_proj.weight"):
+                if f"{decoder}{i}.{k}" in own:
+                    found[f"{decoder}{i}.{k}"] = torch.zeros_like(own[f"{decoder}{i}.{k}"])
             for k in own:
                 if k.startswith(f"{decoder}{i}.") and k not in found:
                     found[k] = own[k]
     unknown = sorted(set(found) - set(own))
-    missing = sorted(k for k in set(own) - set(found) if not k.startswith(("aux.", "aux_region.")))
+    missing = sorted(k for k in set(own) - set(found) if not k.startswith(("aux.", "aux_region.", "aux_pos.")))
     if unknown or missing:
         raise SystemExit(f"{folder} does not match the {type(net).__name__} network: "
                          f"unknown tensors {unknown[:5]}, missing {missing[:5]}")
@@ -757,6 +794,9 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
                     lab = torch.cat([lab, region_labels(lab, a.shape[1] - lab.shape[2])], dim=2)
                 aux_loss = F.cross_entropy(a[..., :5].reshape(-1, 5), lab[:, 0].reshape(-1)) + \
                     F.cross_entropy(a[..., 5:].reshape(-1, 5), lab[:, 1].reshape(-1))
+        pos_loss = getattr(net, "position_loss", None)
+        if pos_loss is not None:
+            aux_loss = aux_loss + args.position_aux / 0.5 * pos_loss
         for g in opt.param_groups:
             g["lr"] = lr_at(step) * g.get("scale", 1.0)
         opt.zero_grad()
@@ -765,7 +805,8 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
         opt.step()
         step += 1
         if step % 50 == 0:
-            log(f"step {step} loss {loss.item():.4f} aux {aux_loss.item():.4f} lr {lr_at(step):.2e} "
+            log(f"step {step} loss {loss.item():.4f} aux {aux_loss.item():.4f} "
+                + (f"position {pos_loss.item():.4f} " if pos_loss is not None else "") + f"lr {lr_at(step):.2e} "
                 f"{(time.time() - t0) / 50:.2f}s/step")
             t0 = time.time()
         if step % 250 == 0 or step == args.steps:
@@ -844,7 +885,7 @@ def export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs=()):
     os.makedirs(out)
     for f in os.listdir(tok_dir):
         shutil.copy(os.path.join(tok_dir, f), os.path.join(out, f))
-    state = {k: v for k, v in net.state_dict().items() if not k.startswith(("aux.", "aux_region."))}
+    state = {k: v for k, v in net.state_dict().items() if not k.startswith(("aux.", "aux_region.", "aux_pos."))}
     stored = {k: v.detach().to(fam.dtype) for k, v in state.items()}
     fam.save(out, tok, stored)
     W = {k: v.float() for k, v in stored.items()}

@@ -20,6 +20,12 @@ family() {  # family [steps [train.py options]]: trains, saves to models/<family
   $py eng/onnx/export.py --family "$1" --check 2>&1 | grep -v Warning | tail -2  # models/<family>-tiny/onnx (python3-onnx)
 }
 
+grow_stage() {  # grow_stage family steps colour-steps [train.py options]: the second stage of docs/families.md, from
+  # the bundled model: one decoder layer inserted after the first, colour questions first, then the full mix
+  family "$1" "$2" --from-bundled --grow-layers 1 --stage grow --data-round 2 --every-colour --max-turns 4 \
+    --colour-phase "$3" --lr 1e-3 "${@:4}"
+}
+
 families=("$@")
 [ ${#families[@]} -gt 0 ] || families=(llava llava-mpt longva auroracap minicpmv aria)
 for f in "${families[@]}"; do
@@ -31,10 +37,18 @@ for f in "${families[@]}"; do
   esac
   case "$f" in
     llava) family "$f" 6000  # 3,000 steps, then resumed to 6,000 (train.py: the rate jumps back up)
-           # Second stage, the bundled model: one decoder layer more, colour questions first (docs/families.md).
-           family "$f" 1200 --from-bundled --grow-layers 1 --stage grow --data-round 2 --every-colour --max-turns 4 \
-             --colour-phase 400 --lr 1e-3
+           grow_stage "$f" 1200 400  # the bundled model
            $py eng/onnx/quantize_int4.py models/llava-tiny/onnx ;;  # the int4 variant ONNX Runtime's int4 tests run
+    llava-mpt) family "$f"
+               # Two more stages on scenes it has not seen (its full descriptions went on improving: docs/families.md).
+               family "$f" 2000 --from-bundled --stage r1 --data-round 1 --lr 1e-3
+               family "$f" 2000 --from-bundled --stage r2 --data-round 2 --lr 1e-3 ;;
+    longva) family "$f"
+            grow_stage "$f" 1200 400 ;;  # the bundled model
+    auroracap) family "$f"
+               grow_stage "$f" 1200 400 --ratios 0.2,0.2,0.5,0.8 ;;  # the bundled model: half at the evaluated ratio 0.2
+    minicpmv) family "$f"
+              grow_stage "$f" 1000 300 ;;  # the bundled model (grow_check.py: MiniCPM's scaled residuals compensated)
     aria) family "$f" 4000 --pdf-from 2000 ;;  # scenes alone first: PDF batches from the start kept it from reading shapes
     *) family "$f" ;;
   esac

@@ -198,7 +198,10 @@ public sealed class ReliabilityTests : IAsyncLifetime
     [Fact]
     public async Task AStalledStream_EndsInTimeoutException_WhileASlowButSteadyStreamDoesNot()
     {
-        // Steady: eight pieces 150 ms apart (1.2 s in all) under a 600 ms idle timeout.
+        // Steady: eight pieces 200 ms apart (1.6 s in all) under a 1.2 s idle timeout, so only a timeout that counts
+        // from the last piece (not from the request) lets it finish. Request 1 warms the engine and the connection
+        // with a generous timeout, so that start-up on a loaded machine does not count; request 2 is the steady
+        // stream; request 3 stalls after its pieces.
         _engine.Handler = async (context, request) =>
         {
             context.Response.ContentType = "text/event-stream";
@@ -206,10 +209,10 @@ public sealed class ReliabilityTests : IAsyncLifetime
             {
                 await context.Response.WriteAsync("data: " + FakeEngine.Chunk("x", role: "assistant") + "\n\n");
                 await context.Response.Body.FlushAsync();
-                await Task.Delay(150);
+                await Task.Delay(request.Attempt == 1 ? 0 : 200);
             }
 
-            if (request.Attempt == 1)
+            if (request.Attempt <= 2)
             {
                 await context.Response.WriteAsync("data: " + FakeEngine.Chunk(null, "stop") + "\n\ndata: [DONE]\n\n");
                 return;
@@ -217,7 +220,12 @@ public sealed class ReliabilityTests : IAsyncLifetime
 
             await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted);
         };
-        using var client = _engine.CreateClient(o => o.Timeout = TimeSpan.FromMilliseconds(600));
+        using (var warm = _engine.CreateClient(o => o.Timeout = TimeSpan.FromSeconds(30)))
+        {
+            Assert.Equal("xxxxxxxx", (await warm.GetStreamingResponseAsync(Question).ToChatResponseAsync()).Text);
+        }
+
+        using var client = _engine.CreateClient(o => o.Timeout = TimeSpan.FromMilliseconds(1200));
 
         var steady = await client.GetStreamingResponseAsync(Question).ToChatResponseAsync();
         var ex = await Assert.ThrowsAsync<TimeoutException>(() => client.GetStreamingResponseAsync(Question).ToChatResponseAsync());
