@@ -59,6 +59,19 @@ def shape_points(shapes, scale=1.0, dx=0.0, dy=0.0):
     return [(s["x"] * scale - dx, s["y"] * scale - dy, s["kind"], s["colour"]) for s in shapes]
 
 
+def grid_positions(n, g):
+    """(row, column) of each of g*g patches, row-major, scaled to [-1, 1], for n views: [n, g*g, 2]."""
+    cell = torch.arange(g * g)
+    return (torch.stack([cell // g, cell % g], dim=-1).float() / ((g - 1) / 2) - 1)[None].expand(n, -1, -1)
+
+
+def grid_position_loss(head, feats):
+    """train.py --position-aux for a tower without token merging: each patch's features predict, through the linear
+    `head`, the patch's own place on its (square) grid."""
+    g = math.isqrt(feats.shape[1])
+    return F.mse_loss(head(feats).float(), grid_positions(feats.shape[0], g))
+
+
 class ClipTower(nn.Module):
     """CLIP vision tower (names under vision_model.) with an optional in-layer ToMe (AuroraCap), batched."""
 
@@ -75,9 +88,7 @@ class ClipTower(nn.Module):
         cls = vm.embeddings.class_embedding[None, None].expand(x.shape[0], 1, -1)
         x = torch.cat([cls, x], dim=1) + vm.embeddings.position_embedding.weight[None]
         x = vm.pre_layrnorm(x)
-        cell = torch.arange(g * g)
-        grid = torch.stack([cell // g, cell % g], dim=-1).float() / ((g - 1) / 2) - 1
-        pos = torch.cat([torch.zeros(1, 2), grid])[None].expand(x.shape[0], -1, -1)
+        pos = torch.cat([torch.zeros(1, 1, 2), grid_positions(1, g)], dim=1).expand(x.shape[0], -1, -1)
         size = None
         for layer in vm.encoder.layers[:layers]:
             q, k, v = layer.attn_parts(layer.layer_norm1(x))
@@ -190,9 +201,16 @@ class LlavaMptNet(nn.Module):
         self.transformer = MptModel(mc)
         self.transformer.mm_projector = nn.Linear(vc["hidden_size"], mc["d_model"])
         self.aux = nn.Linear(vc["hidden_size"], 10)
+        # Training only (train.py --position-aux): MPT has no position embedding (ALiBi biases attention by distance
+        # alone), so a patch's place has to come from its features as well as from its distance to the others.
+        self.aux_pos = nn.Linear(vc["hidden_size"], 2)
+        self.position_aux = False
+        self.position_loss = None
 
     def encode(self, views, extra=None):
         feats = self.vision_tower(views, self.vc["num_hidden_layers"] - 1)[:, 1:]
+        if self.position_aux:
+            self.position_loss = grid_position_loss(self.aux_pos, feats)
         return feats, self.transformer.mm_projector(feats)
 
     def forward(self, ids, mask, views, extra=None):
@@ -572,10 +590,7 @@ class MiniCpmNet(nn.Module):
     def encode(self, views, extra=None):
         feats = self.vpm(views)
         if self.position_aux:
-            g = self.grid
-            cell = torch.arange(g * g)
-            grid = torch.stack([cell // g, cell % g], dim=-1).float() / ((g - 1) / 2) - 1
-            self.position_loss = F.mse_loss(self.aux_pos(feats).float(), grid[None].expand(feats.shape[0], -1, -1))
+            self.position_loss = grid_position_loss(self.aux_pos, feats)
         return feats, self.resampler(feats, (self.grid, self.grid))
 
     def forward(self, ids, mask, views, extra=None):
@@ -791,9 +806,16 @@ class AriaNet(nn.Module):
         self.language_model.lm_head = nn.Linear(tc["hidden_size"], tc["vocab_size"], bias=False)
         self.aux = nn.Linear(vc["hidden_size"], 10)
         self.aux_region = None  # train.py --projector-aux: nn.Linear(d, 10) over the projector's attention outputs
+        # Training only (train.py --position-aux), as MiniCPM-V's: the projector's queries carry no position and its
+        # values none either, so only features that say where they lie tell the language model where a shape is.
+        self.aux_pos = nn.Linear(vc["hidden_size"], 2)
+        self.position_aux = False
+        self.position_loss = None
 
     def encode(self, views, extra=None):
         feats = self.vision_tower.vision_model(views)
+        if self.position_aux:
+            self.position_loss = grid_position_loss(self.aux_pos, feats)
         return feats, self.multi_modal_projector(feats)
 
     def forward(self, ids, mask, views, extra=None):

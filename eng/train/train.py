@@ -466,6 +466,23 @@ def colour_samples(fam, tok, train, samples):
     return out
 
 
+def where_samples(fam, tok, train, samples):
+    """Single-turn "Where is the <kind>?" / "At the <position>." conversations (the position words of the
+    descriptions) about every shape whose kind is unique in its training scene, each reusing its scene's views
+    (samples[k] belongs to train[k]). Training only: the held-out set never asks it."""
+    out = []
+    rng = np.random.default_rng(98)
+    for k, (_, shapes, _) in enumerate(train):
+        smp = samples[k]
+        part = fam.image_part(smp["ratio"]) if smp["ratio"] is not None else fam.image_part()
+        for shape in shapes:
+            if sum(o["kind"] == shape["kind"] for o in shapes) == 1:
+                qa = (f"Where is the {shape['kind']}?", f"At the {S._position(shape, fam.scene)}.")
+                ids, tgt = conversation(fam, tok, [qa], rng, part, 1)
+                out.append({"ids": ids, "tgt": tgt, "views": smp["views"], "ratio": smp["ratio"]})
+    return out
+
+
 def batch_tensors(items):
     n = max(len(i["ids"]) for i in items)
     ids = torch.full((len(items), n), -1, dtype=torch.int64)  # -1 pads: never a placeholder id
@@ -505,10 +522,11 @@ def main():
                     help="Aria: each projector query also predicts what is centred in its own region of the patch grid "
                          "(an auxiliary loss against the attention collapsing to a uniform average)")
     ap.add_argument("--position-aux", type=float, default=0.0,
-                    help="AuroraCap and MiniCPM-V: weight of an auxiliary loss in which each token the tower hands on "
-                         "(after ToMe for AuroraCap) predicts its own place on the patch grid through a linear map, so "
-                         "the features carry the position that merging (AuroraCap) or the resampler's content-driven "
-                         "attention (MiniCPM-V) takes from the token order (docs/families.md)")
+                    help="AuroraCap, MiniCPM-V, Aria and LLaVA-MPT: weight of an auxiliary loss in which each token "
+                         "the tower hands on (after ToMe for AuroraCap) predicts its own place on the patch grid "
+                         "through a linear map, so that the features carry the position that merging (AuroraCap) or "
+                         "a query projector (MiniCPM-V, Aria) takes from the token order, or that MPT's ALiBi gives "
+                         "only as distances (docs/families.md)")
     ap.add_argument("--experiment", default="",
                     help="train in artifacts/train/<family>-<name> (the tokenizer copied from the family's own run) and "
                          "report the teacher-forced accuracy instead of exporting to models/")
@@ -534,6 +552,10 @@ def main():
                     help="the first N steps train only on single-turn 'What colour is the <shape>?' questions about "
                          "scenes of two or more shapes (finding a shape by its kind; the tiny LLaVA answers those at "
                          "chance level otherwise, docs/families.md)")
+    ap.add_argument("--where-phase", type=int, default=0,
+                    help="after the colour phase, N steps of single-turn 'Where is the <shape>?' questions answered "
+                         "with a description's position words ('At the top left.'): placing a shape the model has "
+                         "found by its kind, the part of a full description the tiny models get wrong")
     ap.add_argument("--ratios", default="",
                     help="AuroraCap: the token_kept_ratio values each training conversation draws from, comma-"
                          "separated, repeats weighting a value (default the family's 0.2,0.5,0.8); e.g. 0.2,0.2,0.5,0.8 "
@@ -613,7 +635,7 @@ def main():
     net = fam.model(tok.size)
     if args.position_aux:
         if not hasattr(net, "position_aux"):
-            raise SystemExit("--position-aux is for AuroraCap's token-merging tower and MiniCPM-V's resampler")
+            raise SystemExit("--position-aux is for AuroraCap, MiniCPM-V, Aria and LLaVA-MPT")
         net.position_aux = True
     if args.projector_aux:
         if not hasattr(net, "aux_region"):
@@ -668,6 +690,9 @@ def main():
         if args.colour_phase:
             data["colour"] = colour_samples(fam, tok, train, data["samples"])
             log(f"{len(data['colour'])} single-turn colour questions for the first {args.colour_phase} steps")
+        if args.where_phase:
+            data["where"] = where_samples(fam, tok, train, data["samples"])
+            log(f"{len(data['where'])} single-turn position questions for the {args.where_phase} steps after that")
         train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, held_pdfs)
 
     if args.experiment:  # a finished experiment re-run with the same --steps only evaluates
@@ -773,8 +798,11 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
             ratio = keys[int(gen.integers(len(keys)))]
             pool = buckets[ratio]
         source = samples
-        if step < getattr(args, "colour_phase", 0):
-            source = data["colour"]
+        colour_phase = getattr(args, "colour_phase", 0)
+        phase = "colour" if step < colour_phase else \
+            "where" if step < colour_phase + getattr(args, "where_phase", 0) else None
+        if phase:
+            source = data[phase]
             pool = [i for i, smp in enumerate(source) if smp["ratio"] == ratio] if not pdfs else range(len(source))
         idx = [pool[int(i)] for i in gen.integers(0, len(pool), size)]
         batch = [source[i] for i in idx]
