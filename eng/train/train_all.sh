@@ -52,7 +52,12 @@ for f in "${families[@]}"; do
     longva) family "$f"
             grow_stage "$f" 1200 400 ;;  # the bundled model
     auroracap) family "$f"
-               grow_stage "$f" 1200 400 --ratios 0.2,0.2,0.5,0.8 ;;  # the bundled model: half at the evaluated ratio 0.2
+               grow_stage "$f" 1200 400 --ratios 0.2,0.2,0.5,0.8  # half the conversations at the evaluated ratio 0.2
+               # Two stages with the position objective (docs/families.md), one thread each, as they were trained.
+               family "$f" 1500 --from-bundled --stage pos --data-round 3 --max-turns 4 --ratios 0.2,0.2,0.5,0.8 \
+                 --position-aux 1.0 --lr 1e-3 --threads 1
+               family "$f" 1400 --from-bundled --stage pos2 --data-round 4 --max-turns 4 --ratios 0.2,0.2,0.5,0.8 \
+                 --position-aux 1.0 --where-phase 400 --lr 1e-3 --threads 1 ;;
     minicpmv) family "$f"
               grow_stage "$f" 1000 300 ;;  # the bundled model (grow_check.py: MiniCPM's scaled residuals compensated)
     aria) family "$f" 4000 --pdf-from 2000 ;;  # scenes alone first: PDF batches from the start kept it from reading shapes
