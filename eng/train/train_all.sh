@@ -60,7 +60,8 @@ for f in "${families[@]}"; do
                  --position-aux 1.0 --where-phase 400 --lr 1e-3 --threads 1 ;;
     minicpmv) family "$f"
               grow_stage "$f" 1000 300 ;;  # the bundled model (grow_check.py: MiniCPM's scaled residuals compensated)
-    aria) family "$f" 4000 --pdf-from 2000 ;;  # scenes alone first: PDF batches from the start kept it from reading shapes
+    aria) family "$f" 4000 --pdf-from 2000  # scenes alone first: PDF batches from the start kept it from reading shapes
+          grow_stage "$f" 1200 300 --where-phase 300 --position-aux 1.0 --threads 1 ;;  # the bundled model
     *) family "$f" ;;
   esac
 done
