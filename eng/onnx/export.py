@@ -99,7 +99,7 @@ def load_weights(net, folder):
                 if target is None:
                     raise SystemExit(f"{os.path.join(sub, name)}: tensor {key} has no place in {type(net).__name__}")
                 state[target] = tensor.float()
-    missing = [k for k in expected if k not in state and not k.startswith(("aux.", "aux_region.", "aux_pos."))]
+    missing = [k for k in expected if k not in state and not k.startswith(F_.TRAINING_ONLY)]
     if missing:
         raise SystemExit(f"{folder} lacks {missing[:5]} ({len(missing)} tensors)")
     net.load_state_dict(state, strict=False)

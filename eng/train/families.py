@@ -59,6 +59,11 @@ def shape_points(shapes, scale=1.0, dx=0.0, dy=0.0):
     return [(s["x"] * scale - dx, s["y"] * scale - dy, s["kind"], s["colour"]) for s in shapes]
 
 
+# The prefixes of the training-only heads (dense tower labels, Aria's region loss, the position objective): never
+# saved, exported or expected in a bundled model.
+TRAINING_ONLY = ("aux.", "aux_region.", "aux_pos.")
+
+
 def grid_positions(n, g):
     """(row, column) of each of g*g patches, row-major, scaled to [-1, 1], for n views: [n, g*g, 2]."""
     cell = torch.arange(g * g)

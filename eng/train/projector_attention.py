@@ -38,7 +38,7 @@ def main():
     fam = T.FAMILIES["aria"]()
     net, _ = E.load_net(fam, args.model)
     if args.checkpoint:
-        state = {k: v for k, v in torch.load(args.checkpoint)["net"].items() if not k.startswith(("aux.", "aux_region."))}
+        state = {k: v for k, v in torch.load(args.checkpoint)["net"].items() if not k.startswith(T.F_.TRAINING_ONLY)}
         net.load_state_dict(state, strict=False)
         net.float().eval()
     held = T.make_scenes(6200, args.scenes, fam.scene)  # the held-out scenes' seed

@@ -192,7 +192,7 @@ class LlavaNet(nn.Module):
         self.aux = nn.Linear(vc["hidden_size"], 10)  # training only: centred shape (5) and colour (5) per patch
 
     def saved_state(self):
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("aux.")}
+        return {k: v for k, v in self.state_dict().items() if not k.startswith(F_.TRAINING_ONLY)}
 
     def encode(self, pixels):
         feats = self.vision_tower.vision_model(pixels, self.vc["num_hidden_layers"] - 1)[:, 1:]
@@ -751,7 +751,7 @@ def load_bundled(net, folder, grown=0):
                 if k.startswith(f"{decoder}{i}.") and k not in found:
                     found[k] = own[k]
     unknown = sorted(set(found) - set(own))
-    missing = sorted(k for k in set(own) - set(found) if not k.startswith(("aux.", "aux_region.", "aux_pos.")))
+    missing = sorted(k for k in set(own) - set(found) if not k.startswith(F_.TRAINING_ONLY))
     if unknown or missing:
         raise SystemExit(f"{folder} does not match the {type(net).__name__} network: "
                          f"unknown tensors {unknown[:5]}, missing {missing[:5]}")
@@ -823,7 +823,7 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
                 aux_loss = F.cross_entropy(a[..., :5].reshape(-1, 5), lab[:, 0].reshape(-1)) + \
                     F.cross_entropy(a[..., 5:].reshape(-1, 5), lab[:, 1].reshape(-1))
         pos_loss = getattr(net, "position_loss", None)
-        if pos_loss is not None:
+        if pos_loss is not None:  # logged within aux, which counts half below: weighted args.position_aux overall
             aux_loss = aux_loss + args.position_aux / 0.5 * pos_loss
         for g in opt.param_groups:
             g["lr"] = lr_at(step) * g.get("scale", 1.0)
@@ -913,7 +913,7 @@ def export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs=()):
     os.makedirs(out)
     for f in os.listdir(tok_dir):
         shutil.copy(os.path.join(tok_dir, f), os.path.join(out, f))
-    state = {k: v for k, v in net.state_dict().items() if not k.startswith(("aux.", "aux_region.", "aux_pos."))}
+    state = {k: v for k, v in net.state_dict().items() if not k.startswith(F_.TRAINING_ONLY)}
     stored = {k: v.detach().to(fam.dtype) for k, v in state.items()}
     fam.save(out, tok, stored)
     W = {k: v.float() for k, v in stored.items()}
