@@ -44,24 +44,53 @@ def clip_preprocessor(size):
 
 
 def centre_labels(points, size, patch):
-    """points: [(x, y, kind, colour)] in view pixels -> [2, g*g] labels (0 = none)."""
+    """points: [(x, y, kind, colour[, r, cell])] in view pixels -> [3, g*g] labels: the kind and colour of the shape
+    centred in each patch (0 = none), and (train.py --cell-aux) 1 + the scene cell (row * 3 + column of the 3 x 3
+    grid a description's position words name) of the shape whose disc covers the patch's centre, 0 = none; that row
+    is -1 (not labelled) when the points carry no radius and cell (video frames)."""
     g = size // patch
-    lab = np.zeros((2, g * g), dtype=np.int64)
-    for x, y, kind, colour in points:
+    lab = np.zeros((3, g * g), dtype=np.int64)
+    if any(len(p) < 6 for p in points):
+        lab[2] = -1
+    centres = (np.arange(g) + 0.5) * patch
+    for x, y, kind, colour, *rest in points:
         if 0 <= x < size and 0 <= y < size:
             i = min(g - 1, int(y) // patch) * g + min(g - 1, int(x) // patch)
             lab[0, i] = 1 + S.SHAPES.index(kind)
             lab[1, i] = 1 + list(S.COLOURS).index(colour)
+        if len(rest) == 2:
+            r, cell = rest
+            inside = ((centres[:, None] - y) ** 2 + (centres[None, :] - x) ** 2) <= (0.9 * r) ** 2
+            lab[2][inside.reshape(-1)] = 1 + cell
     return lab
 
 
-def shape_points(shapes, scale=1.0, dx=0.0, dy=0.0):
-    return [(s["x"] * scale - dx, s["y"] * scale - dy, s["kind"], s["colour"]) for s in shapes]
+def shape_points(shapes, scale=1.0, dx=0.0, dy=0.0, scene=None):
+    """Shape centres in view pixels; with `scene` (the side of the picture the shapes were drawn on) also each
+    shape's radius in view pixels and its scene cell, for the --cell-aux labels."""
+    if scene is None:
+        return [(s["x"] * scale - dx, s["y"] * scale - dy, s["kind"], s["colour"]) for s in shapes]
+    return [(s["x"] * scale - dx, s["y"] * scale - dy, s["kind"], s["colour"], s["r"] * scale,
+             3 * S._third(s["y"], scene) + S._third(s["x"], scene)) for s in shapes]
+
+
+def cell_loss(head, feats, targets):
+    """train.py --cell-aux: soft cross-entropy of `head(feats)` [n, t, 10] against per-token class distributions
+    `targets` [n, t, 10] (one-hot per patch, or ToMe's size-weighted average of them); tokens whose target is all
+    zero (views without cell labels) do not count."""
+    logp = F.log_softmax(head(feats).float(), dim=-1)
+    weight = targets.sum(-1)
+    return -(targets * logp).sum(-1).sum() / weight.sum().clamp(min=1.0)
+
+
+def cell_onehot(targets, classes=10):
+    """[n, t] labels (-1 = not labelled) -> [n, t, classes] one-hot rows, all zero where not labelled."""
+    return F.one_hot(targets.clamp(min=0), classes).float() * (targets >= 0)[..., None].float()
 
 
 # The prefixes of the training-only heads (dense tower labels, Aria's region loss, the position objective): never
 # saved, exported or expected in a bundled model.
-TRAINING_ONLY = ("aux.", "aux_region.", "aux_pos.")
+TRAINING_ONLY = ("aux.", "aux_region.", "aux_pos.", "aux_cell.")
 
 
 def grid_positions(n, g):
@@ -84,9 +113,11 @@ class ClipTower(nn.Module):
         super().__init__()
         self.vision_model = M.ClipVision(c)
 
-    def forward(self, pixels, layers, tome_r=0, positions=False):
+    def forward(self, pixels, layers, tome_r=0, positions=False, carry=None):
         """With positions=True also returns where each output token lies: (row, column) on the patch grid scaled to
-        [-1, 1], the class token at (0, 0), averaged by ToMe exactly as the features are (size-weighted)."""
+        [-1, 1], the class token at (0, 0), averaged by ToMe exactly as the features are (size-weighted). `carry`
+        ([n, patches, c], with positions=True) is averaged along in the same way and returned after the two position
+        columns (zero for the class token)."""
         vm = self.vision_model
         x = vm.embeddings.patch_embedding(pixels).flatten(2).transpose(1, 2)
         g = int(math.isqrt(x.shape[1]))
@@ -94,13 +125,16 @@ class ClipTower(nn.Module):
         x = torch.cat([cls, x], dim=1) + vm.embeddings.position_embedding.weight[None]
         x = vm.pre_layrnorm(x)
         pos = torch.cat([torch.zeros(1, 1, 2), grid_positions(1, g)], dim=1).expand(x.shape[0], -1, -1)
+        if carry is not None:
+            pos = torch.cat([pos, F.pad(carry.float(), (0, 0, 1, 0))], dim=-1)
+        c = pos.shape[-1]
         size = None
         for layer in vm.encoder.layers[:layers]:
             q, k, v = layer.attn_parts(layer.layer_norm1(x))
             x = x + layer.self_attn.out_proj(M.attention(q, k, v, layer.heads, layer.heads, 1.0))
             if tome_r > 0:
                 merged, size = tome_batched(torch.cat([x, pos.to(x.dtype)], dim=-1), k, size, tome_r, layer.heads)
-                x, pos = merged[..., :-2], merged[..., -2:]
+                x, pos = merged[..., :-c], merged[..., -c:]
             x = x + layer.mlp.fc2(layer.act(layer.mlp.fc1(layer.layer_norm2(x))))
         return (x, pos) if positions else x
 
@@ -232,7 +266,7 @@ class ClipViews:
 
     def views_for_image(self, image, shapes):
         import family_pixels as fp
-        return [(fp.clip_preprocess(image, self.scene, self.scene), centre_labels(shape_points(shapes), 112, 14))]
+        return [(fp.clip_preprocess(image, self.scene, self.scene), centre_labels(shape_points(shapes, scene=image.size[0]), 112, 14))]
 
     def views_for_video(self, frames, shape):
         import family_pixels as fp
@@ -320,13 +354,26 @@ class AuroraCapNet(nn.Module):
         self.aux_pos = nn.Linear(vc["hidden_size"], 2)
         self.position_aux = False
         self.position_loss = None
+        # Training only (train.py --cell-aux): each output token predicts which of the 3 x 3 cells that a description
+        # names holds the shape it covers (or none), ToMe-averaged like its features: the cell a description's words
+        # name is a threshold on the shape's centre, which a coordinate read out of merged tokens misses near a border.
+        self.aux_cell = nn.Linear(vc["hidden_size"], 10)
+        self.cell_aux = False
+        self.cell_targets = None  # [views, patches] labels, set by train.py for each training step
+        self.cell_loss = None
 
     def encode(self, views, extra=None):
         r = (extra or {}).get("tome_r", 0)
-        out = self.visual_encoder(views, self.vc["num_hidden_layers"] - 1, r, positions=self.position_aux)
-        if self.position_aux:
+        targets = self.cell_targets if self.cell_aux and self.training else None
+        carry = cell_onehot(targets) if targets is not None else None
+        out = self.visual_encoder(views, self.vc["num_hidden_layers"] - 1, r,
+                                  positions=self.position_aux or carry is not None, carry=carry)
+        if isinstance(out, tuple):
             feats, pos = out[0][:, 1:], out[1][:, 1:]
-            self.position_loss = F.mse_loss(self.aux_pos(feats).float(), pos.float())
+            if self.position_aux:
+                self.position_loss = F.mse_loss(self.aux_pos(feats).float(), pos[..., :2].float())
+            if carry is not None:
+                self.cell_loss = cell_loss(self.aux_cell, feats, pos[..., 2:])
         else:
             feats = out[:, 1:]
         return feats, self.projector.model(feats)
@@ -591,11 +638,19 @@ class MiniCpmNet(nn.Module):
         self.aux_pos = nn.Linear(vc["hidden_size"], 2)
         self.position_aux = False
         self.position_loss = None
+        # Training only (train.py --cell-aux): each patch predicts the scene cell of the shape covering it (a slice's
+        # patches name the cell of the whole picture, as its description does).
+        self.aux_cell = nn.Linear(vc["hidden_size"], 10)
+        self.cell_aux = False
+        self.cell_targets = None
+        self.cell_loss = None
 
     def encode(self, views, extra=None):
         feats = self.vpm(views)
         if self.position_aux:
             self.position_loss = grid_position_loss(self.aux_pos, feats)
+        if self.cell_aux and self.training and self.cell_targets is not None:
+            self.cell_loss = cell_loss(self.aux_cell, feats, cell_onehot(self.cell_targets))
         return feats, self.resampler(feats, (self.grid, self.grid))
 
     def forward(self, ids, mask, views, extra=None):
@@ -633,14 +688,14 @@ class MiniCpmVFamily:
         from PIL import Image
         source, boxes, grid, refine = self.layout(image.size)
         src = image.resize(source, Image.Resampling.BICUBIC)
-        views = [(fp.tv_transform(src), centre_labels(shape_points(shapes, source[0] / image.size[0]), 112, 14))]
+        views = [(fp.tv_transform(src), centre_labels(shape_points(shapes, source[0] / image.size[0], scene=image.size[0]), 112, 14))]
         if boxes:
             ref_img = image.resize(refine, Image.Resampling.BICUBIC)
             scale = refine[0] / image.size[0]
             for row in boxes:
                 for box in row:
                     crop = ref_img.crop(box)
-                    views.append((fp.tv_transform(crop), centre_labels(shape_points(shapes, scale, box[0], box[1]), 112, 14)))
+                    views.append((fp.tv_transform(crop), centre_labels(shape_points(shapes, scale, box[0], box[1], scene=image.size[0]), 112, 14)))
         return views
 
     def image_part(self):
@@ -816,11 +871,19 @@ class AriaNet(nn.Module):
         self.aux_pos = nn.Linear(vc["hidden_size"], 2)
         self.position_aux = False
         self.position_loss = None
+        # Training only (train.py --cell-aux), as MiniCPM-V's: each patch predicts the scene (or page) cell of the
+        # shape covering it.
+        self.aux_cell = nn.Linear(vc["hidden_size"], 10)
+        self.cell_aux = False
+        self.cell_targets = None
+        self.cell_loss = None
 
     def encode(self, views, extra=None):
         feats = self.vision_tower.vision_model(views)
         if self.position_aux:
             self.position_loss = grid_position_loss(self.aux_pos, feats)
+        if self.cell_aux and self.training and self.cell_targets is not None:
+            self.cell_loss = cell_loss(self.aux_cell, feats, cell_onehot(self.cell_targets))
         return feats, self.multi_modal_projector(feats)
 
     def forward(self, ids, mask, views, extra=None):
@@ -856,7 +919,7 @@ class AriaFamily:
         import family_pixels as fp
         padded, mask = fp.keep_ratio_resize_and_pixel_mask(image, self.scene, self.scene)
         assert mask.all()
-        return [(fp.tv_transform(padded), centre_labels(shape_points(shapes), 112, 14))]
+        return [(fp.tv_transform(padded), centre_labels(shape_points(shapes, scene=image.size[0]), 112, 14))]
 
     def image_part(self):
         return {"type": "image", "tokens": [self.queries], "grid": [0, 0], "kind": "image"}
@@ -872,11 +935,12 @@ class AriaFamily:
             padded, mask = fp.keep_ratio_resize_and_pixel_mask(crop, self.scene, self.scene)
             assert mask.all()
             if i == 0 or ratio is None:
-                points = shape_points(shapes, self.scene / image.size[0])
+                points = shape_points(shapes, self.scene / image.size[0], scene=image.size[0])
             else:
                 scale = self.scene * ratio[0] / image.size[0]
                 k = i - 1
-                points = shape_points(shapes, scale, (k % ratio[0]) * self.scene, (k // ratio[0]) * self.scene)
+                points = shape_points(shapes, scale, (k % ratio[0]) * self.scene, (k // ratio[0]) * self.scene,
+                                      scene=image.size[0])
             views.append((fp.tv_transform(padded), centre_labels(points, self.scene, 14)))
         return views
 

@@ -527,6 +527,11 @@ def main():
                          "through a linear map, so that the features carry the position that merging (AuroraCap) or "
                          "a query projector (MiniCPM-V, Aria) takes from the token order, or that MPT's ALiBi gives "
                          "only as distances (docs/families.md)")
+    ap.add_argument("--cell-aux", type=float, default=0.0,
+                    help="AuroraCap, MiniCPM-V and Aria: weight of an auxiliary loss in which each token the tower hands "
+                         "on (after ToMe for AuroraCap) predicts which of the 3 x 3 scene cells that a description's "
+                         "position words name holds the shape covering it, or none: the cell itself, a threshold on "
+                         "the shape's centre, rather than the coordinate --position-aux gives (docs/families.md)")
     ap.add_argument("--experiment", default="",
                     help="train in artifacts/train/<family>-<name> (the tokenizer copied from the family's own run) and "
                          "report the teacher-forced accuracy instead of exporting to models/")
@@ -637,6 +642,10 @@ def main():
         if not hasattr(net, "position_aux"):
             raise SystemExit("--position-aux is for AuroraCap, MiniCPM-V, Aria and LLaVA-MPT")
         net.position_aux = True
+    if args.cell_aux:
+        if not hasattr(net, "cell_aux"):
+            raise SystemExit("--cell-aux is for AuroraCap, MiniCPM-V and Aria")
+        net.cell_aux = True
     if args.projector_aux:
         if not hasattr(net, "aux_region"):
             raise SystemExit("--projector-aux is for Aria's cross-attention projector")
@@ -766,6 +775,14 @@ def region_labels(lab, regions):
     return lab.reshape(n, 2, r, k, r, k).amax(dim=(3, 5)).reshape(n, 2, r * r)
 
 
+def cell_row(lab, shape):
+    """A view's --cell-aux labels (the third row of families.centre_labels), all -1 where the view has none."""
+    if lab is not None and lab.shape[0] > 2:
+        return lab[2]
+    g = shape[-1] // 14
+    return torch.full((g * g,), -1, dtype=torch.int64)
+
+
 def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, held_pdfs=()):
     def lr_at(s):
         warm = 150
@@ -809,6 +826,8 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
         ids, tgt, mask = batch_tensors(batch)
         vidx = [v for smp in batch for v in smp["views"]]
         views = data["views"][vidx].float()
+        if getattr(net, "cell_aux", False):
+            net.cell_targets = torch.stack([cell_row(data["labels"][v], views.shape) for v in vidx])
         logits, aux = net(ids, mask, views, extra_for(fam, ratio))
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
         aux_loss = torch.zeros(())
@@ -818,6 +837,7 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
                 rows = torch.tensor([j for j, _ in labelled])
                 lab = torch.stack([l for _, l in labelled])
                 a = aux[rows]
+                lab = lab[:, :2]
                 if a.shape[1] > lab.shape[2]:
                     lab = torch.cat([lab, region_labels(lab, a.shape[1] - lab.shape[2])], dim=2)
                 aux_loss = F.cross_entropy(a[..., :5].reshape(-1, 5), lab[:, 0].reshape(-1)) + \
@@ -825,6 +845,9 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
         pos_loss = getattr(net, "position_loss", None)
         if pos_loss is not None:  # logged within aux, which counts half below: weighted args.position_aux overall
             aux_loss = aux_loss + args.position_aux / 0.5 * pos_loss
+        c_loss = getattr(net, "cell_loss", None)
+        if c_loss is not None:  # the same for args.cell_aux
+            aux_loss = aux_loss + args.cell_aux / 0.5 * c_loss
         for g in opt.param_groups:
             g["lr"] = lr_at(step) * g.get("scale", 1.0)
         opt.zero_grad()
@@ -834,7 +857,8 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
         step += 1
         if step % 50 == 0:
             log(f"step {step} loss {loss.item():.4f} aux {aux_loss.item():.4f} "
-                + (f"position {pos_loss.item():.4f} " if pos_loss is not None else "") + f"lr {lr_at(step):.2e} "
+                + (f"position {pos_loss.item():.4f} " if pos_loss is not None else "")
+                + (f"cell {c_loss.item():.4f} " if c_loss is not None else "") + f"lr {lr_at(step):.2e} "
                 f"{(time.time() - t0) / 50:.2f}s/step")
             t0 = time.time()
         if step % 250 == 0 or step == args.steps:
