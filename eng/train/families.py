@@ -106,6 +106,27 @@ def grid_position_loss(head, feats):
     return F.mse_loss(head(feats).float(), grid_positions(feats.shape[0], g))
 
 
+def add_tower_objectives(net, width, cell=True):
+    """Gives `net` the training-only heads of train.py --position-aux (`aux_pos`: a token's place on the grid) and,
+    with `cell`, of --cell-aux (`aux_cell`: the scene cell of the shape a token covers), both off until train.py
+    turns them on, and the attributes their losses are left in."""
+    net.aux_pos = nn.Linear(width, 2)
+    net.position_aux, net.position_loss = False, None
+    if cell:
+        net.aux_cell = nn.Linear(width, 10)
+        net.cell_aux, net.cell_loss = False, None
+        net.cell_targets = None  # [views, patches] labels, set by train.py for each training step
+
+
+def tower_objectives(net, feats):
+    """The --position-aux and --cell-aux losses of a tower without token merging (one token per patch, row-major),
+    left in net.position_loss and net.cell_loss."""
+    if net.position_aux:
+        net.position_loss = grid_position_loss(net.aux_pos, feats)
+    if getattr(net, "cell_aux", False) and net.training and net.cell_targets is not None:
+        net.cell_loss = cell_loss(net.aux_cell, feats, cell_onehot(net.cell_targets))
+
+
 class ClipTower(nn.Module):
     """CLIP vision tower (names under vision_model.) with an optional in-layer ToMe (AuroraCap), batched."""
 
@@ -242,14 +263,11 @@ class LlavaMptNet(nn.Module):
         self.aux = nn.Linear(vc["hidden_size"], 10)
         # Training only (train.py --position-aux): MPT has no position embedding (ALiBi biases attention by distance
         # alone), so a patch's place has to come from its features as well as from its distance to the others.
-        self.aux_pos = nn.Linear(vc["hidden_size"], 2)
-        self.position_aux = False
-        self.position_loss = None
+        add_tower_objectives(self, vc["hidden_size"], cell=False)
 
     def encode(self, views, extra=None):
         feats = self.vision_tower(views, self.vc["num_hidden_layers"] - 1)[:, 1:]
-        if self.position_aux:
-            self.position_loss = grid_position_loss(self.aux_pos, feats)
+        tower_objectives(self, feats)
         return feats, self.transformer.mm_projector(feats)
 
     def forward(self, ids, mask, views, extra=None):
@@ -351,16 +369,10 @@ class AuroraCapNet(nn.Module):
         # Training only (train.py --position-aux): each output token's features predict, through this linear map,
         # where on the grid the token lies. ToMe reorders and merges tokens, so the language model cannot tell a
         # token's place from its index in the sequence as LLaVA's can; the features have to carry it.
-        self.aux_pos = nn.Linear(vc["hidden_size"], 2)
-        self.position_aux = False
-        self.position_loss = None
         # Training only (train.py --cell-aux): each output token predicts which of the 3 x 3 cells that a description
         # names holds the shape it covers (or none), ToMe-averaged like its features: the cell a description's words
         # name is a threshold on the shape's centre, which a coordinate read out of merged tokens misses near a border.
-        self.aux_cell = nn.Linear(vc["hidden_size"], 10)
-        self.cell_aux = False
-        self.cell_targets = None  # [views, patches] labels, set by train.py for each training step
-        self.cell_loss = None
+        add_tower_objectives(self, vc["hidden_size"])
 
     def encode(self, views, extra=None):
         r = (extra or {}).get("tome_r", 0)
@@ -635,22 +647,13 @@ class MiniCpmNet(nn.Module):
         # Training only (train.py --position-aux): each patch's features predict its place on the grid through a
         # linear map. The resampler's queries attend sharply to the shapes, wherever they are, and its values carry
         # no position embedding, so what a query hands on says where it looked only if the features say so.
-        self.aux_pos = nn.Linear(vc["hidden_size"], 2)
-        self.position_aux = False
-        self.position_loss = None
         # Training only (train.py --cell-aux): each patch predicts the scene cell of the shape covering it (a slice's
         # patches name the cell of the whole picture, as its description does).
-        self.aux_cell = nn.Linear(vc["hidden_size"], 10)
-        self.cell_aux = False
-        self.cell_targets = None
-        self.cell_loss = None
+        add_tower_objectives(self, vc["hidden_size"])
 
     def encode(self, views, extra=None):
         feats = self.vpm(views)
-        if self.position_aux:
-            self.position_loss = grid_position_loss(self.aux_pos, feats)
-        if self.cell_aux and self.training and self.cell_targets is not None:
-            self.cell_loss = cell_loss(self.aux_cell, feats, cell_onehot(self.cell_targets))
+        tower_objectives(self, feats)
         return feats, self.resampler(feats, (self.grid, self.grid))
 
     def forward(self, ids, mask, views, extra=None):
@@ -868,22 +871,13 @@ class AriaNet(nn.Module):
         self.aux_region = None  # train.py --projector-aux: nn.Linear(d, 10) over the projector's attention outputs
         # Training only (train.py --position-aux), as MiniCPM-V's: the projector's queries carry no position and its
         # values none either, so only features that say where they lie tell the language model where a shape is.
-        self.aux_pos = nn.Linear(vc["hidden_size"], 2)
-        self.position_aux = False
-        self.position_loss = None
         # Training only (train.py --cell-aux), as MiniCPM-V's: each patch predicts the scene (or page) cell of the
         # shape covering it.
-        self.aux_cell = nn.Linear(vc["hidden_size"], 10)
-        self.cell_aux = False
-        self.cell_targets = None
-        self.cell_loss = None
+        add_tower_objectives(self, vc["hidden_size"])
 
     def encode(self, views, extra=None):
         feats = self.vision_tower.vision_model(views)
-        if self.position_aux:
-            self.position_loss = grid_position_loss(self.aux_pos, feats)
-        if self.cell_aux and self.training and self.cell_targets is not None:
-            self.cell_loss = cell_loss(self.aux_cell, feats, cell_onehot(self.cell_targets))
+        tower_objectives(self, feats)
         return feats, self.multi_modal_projector(feats)
 
     def forward(self, ids, mask, views, extra=None):

@@ -65,18 +65,6 @@ def make_scenes(seed, count, size=SCENE_SIZE, every_colour=False):
     return out
 
 
-def centre_labels(shapes, size, patch):
-    """Per patch: 1 + shape index and 1 + colour index of the shape centred in it, 0 for none."""
-    g = size // patch
-    kind = np.zeros(g * g, dtype=np.int64)
-    colour = np.zeros(g * g, dtype=np.int64)
-    for s in shapes:
-        i = min(g - 1, s["y"] // patch) * g + min(g - 1, s["x"] // patch)
-        kind[i] = 1 + S.SHAPES.index(s["kind"])
-        colour[i] = 1 + COLOURS.index(s["colour"])
-    return kind, colour
-
-
 class Tok:
     """The reference tokenizer (tokenizer.json through the Rust library) plus the ids the prompt port needs."""
 
