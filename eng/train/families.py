@@ -44,14 +44,15 @@ def clip_preprocessor(size):
 
 
 def centre_labels(points, size, patch):
-    """points: [(x, y, kind, colour[, r, cell])] in view pixels -> [3, g*g] labels: the kind and colour of the shape
-    centred in each patch (0 = none), and (train.py --cell-aux) 1 + the scene cell (row * 3 + column of the 3 x 3
-    grid a description's position words name) of the shape whose disc covers the patch's centre, 0 = none; that row
-    is -1 (not labelled) when the points carry no radius and cell (video frames)."""
+    """points: [(x, y, kind, colour[, r, cell])] in view pixels -> [4, g*g] labels: the kind and colour of the shape
+    centred in each patch (0 = none); (train.py --cell-aux) 1 + the scene cell (row * 3 + column of the 3 x 3 grid a
+    description's position words name) of the shape whose disc covers the patch's centre, 0 = none; and (train.py
+    --joint-aux) 1 + JOINT index of that shape's cell, kind and colour together, 0 = none. The last two rows are -1
+    (not labelled) when the points carry no radius and cell (video frames, slices and crops)."""
     g = size // patch
-    lab = np.zeros((3, g * g), dtype=np.int64)
+    lab = np.zeros((4, g * g), dtype=np.int64)
     if any(len(p) < 6 for p in points):
-        lab[2] = -1
+        lab[2:] = -1
     centres = (np.arange(g) + 0.5) * patch
     for x, y, kind, colour, *rest in points:
         if 0 <= x < size and 0 <= y < size:
@@ -62,7 +63,12 @@ def centre_labels(points, size, patch):
             r, cell = rest
             inside = ((centres[:, None] - y) ** 2 + (centres[None, :] - x) ** 2) <= (0.9 * r) ** 2
             lab[2][inside.reshape(-1)] = 1 + cell
+            lab[3][inside.reshape(-1)] = 1 + (cell * len(S.SHAPES) + S.SHAPES.index(kind)) * len(S.COLOURS) + \
+                list(S.COLOURS).index(colour)
     return lab
+
+
+JOINT = 1 + 9 * len(S.SHAPES) * len(S.COLOURS)  # the classes of centre_labels' last row: none, or cell x kind x colour
 
 
 def shape_points(shapes, scale=1.0, dx=0.0, dy=0.0, scene=None):
@@ -90,7 +96,7 @@ def cell_onehot(targets, classes=10):
 
 # The prefixes of the training-only heads (dense tower labels, Aria's region loss, the position objective): never
 # saved, exported or expected in a bundled model.
-TRAINING_ONLY = ("aux.", "aux_region.", "aux_pos.", "aux_cell.")
+TRAINING_ONLY = ("aux.", "aux_region.", "aux_pos.", "aux_cell.", "aux_joint.")
 
 
 def grid_positions(n, g):
@@ -116,6 +122,27 @@ def add_tower_objectives(net, width, cell=True):
         net.aux_cell = nn.Linear(width, 10)
         net.cell_aux, net.cell_loss = False, None
         net.cell_targets = None  # [views, patches] labels, set by train.py for each training step
+
+
+def add_joint_objective(net, width):
+    """Gives `net` the training-only head of train.py --joint-aux (`aux_joint`), off until train.py turns it on: each
+    token the projector hands the language model predicts the cell, kind and colour of what its query attends to, as
+    one class (centre_labels' last row averaged with the query's attention weights). Where a query attends to several
+    shapes, a code for each shape's cell, kind and colour together keeps which colour and place belong to which shape
+    through the mixing, where separate codes for each (the tower's aux and aux_cell heads) do not."""
+    net.aux_joint = nn.Linear(width, JOINT)
+    net.joint_aux, net.joint_loss, net.joint_targets = False, None, None  # targets: [views, patches], set by train.py
+
+
+def wants_joint(net):
+    return getattr(net, "joint_aux", False) and net.training and net.joint_targets is not None
+
+
+def joint_objective(net, visual, weights):
+    """The --joint-aux loss of projector outputs `visual` [views, queries, e] whose queries attended to the patches
+    with `weights` [views, queries, patches], left in net.joint_loss."""
+    targets = weights.detach().float() @ cell_onehot(net.joint_targets, JOINT)
+    net.joint_loss = cell_loss(net.aux_joint, visual, targets)
 
 
 def tower_objectives(net, feats):
@@ -622,13 +649,14 @@ class Resampler(nn.Module):
         self.ln_q = nn.LayerNorm(e, eps=1e-6)
         self.ln_kv = nn.LayerNorm(e, eps=1e-6)
         self.ln_post = nn.LayerNorm(e, eps=1e-6)
+        self.keep_weights = False  # train.py --joint-aux: keep the attention weights (heads averaged) in last_weights
 
     def forward(self, x, grid_hw):
         b = x.shape[0]
         pos_k = ref.sincos_2d(self.e, grid_hw)
         kv = self.ln_kv(self.kv_proj(x))
         q = (self.ln_q(self.query) + self.pos_embed)[None].expand(b, -1, -1)
-        out, _ = self.attn(q, kv + pos_k[None], kv, need_weights=False)
+        out, self.last_weights = self.attn(q, kv + pos_k[None], kv, need_weights=self.keep_weights)
         return self.ln_post(out) @ self.proj
 
 
@@ -647,14 +675,22 @@ class MiniCpmNet(nn.Module):
         # Training only (train.py --position-aux): each patch's features predict its place on the grid through a
         # linear map. The resampler's queries attend sharply to the shapes, wherever they are, and its values carry
         # no position embedding, so what a query hands on says where it looked only if the features say so.
-        # Training only (train.py --cell-aux): each patch predicts the scene cell of the shape covering it (a slice's
-        # patches name the cell of the whole picture, as its description does).
+        # Training only (train.py --cell-aux): each patch of the source view predicts the scene cell of the shape
+        # covering it (slices are not labelled: views_for_image).
         add_tower_objectives(self, vc["hidden_size"])
+        # Training only (train.py --joint-aux), as Aria's. The queries attend sharply, but to the shapes wherever they
+        # are: this asks each of them to hand on where what it looked at lies, with its kind and colour.
+        add_joint_objective(self, tc["hidden_size"])
 
     def encode(self, views, extra=None):
         feats = self.vpm(views)
         tower_objectives(self, feats)
-        return feats, self.resampler(feats, (self.grid, self.grid))
+        joint = wants_joint(self)
+        self.resampler.keep_weights = joint
+        visual = self.resampler(feats, (self.grid, self.grid))
+        if joint:
+            joint_objective(self, visual, self.resampler.last_weights)
+        return feats, visual
 
     def forward(self, ids, mask, views, extra=None):
         feats, visual = self.encode(views)
@@ -686,7 +722,8 @@ class MiniCpmVFamily:
 
     def views_for_image(self, image, shapes):
         """slice_image at scale_resolution 112: the source view (resized BICUBIC) then the slices of the refined
-        image, row-major, each through ToTensor + Normalize(0.5, 0.5)."""
+        image, row-major, each through ToTensor + Normalize(0.5, 0.5). Only the source view carries scene-cell
+        labels (train.py --cell-aux)."""
         import family_pixels as fp
         from PIL import Image
         source, boxes, grid, refine = self.layout(image.size)
@@ -698,7 +735,9 @@ class MiniCpmVFamily:
             for row in boxes:
                 for box in row:
                     crop = ref_img.crop(box)
-                    views.append((fp.tv_transform(crop), centre_labels(shape_points(shapes, scale, box[0], box[1], scene=image.size[0]), 112, 14)))
+                    # No --cell-aux labels on a slice: the same slice-local place lies in a different scene cell
+                    # in each slice, and a slice alone does not say which slice it is (the source view has them).
+                    views.append((fp.tv_transform(crop), centre_labels(shape_points(shapes, scale, box[0], box[1]), 112, 14)))
         return views
 
     def image_part(self):
@@ -874,11 +913,21 @@ class AriaNet(nn.Module):
         # Training only (train.py --cell-aux), as MiniCPM-V's: each patch predicts the scene (or page) cell of the
         # shape covering it.
         add_tower_objectives(self, vc["hidden_size"])
+        # Training only (train.py --joint-aux): the 16 queries of a view attend broadly, so a token mixes several
+        # shapes.
+        add_joint_objective(self, tc["hidden_size"])
 
     def encode(self, views, extra=None):
         feats = self.vision_tower.vision_model(views)
         tower_objectives(self, feats)
-        return feats, self.multi_modal_projector(feats)
+        projector = self.multi_modal_projector
+        joint = wants_joint(self)
+        kept, projector.keep_weights = projector.keep_weights, projector.keep_weights or joint
+        visual = projector(feats)
+        projector.keep_weights = kept
+        if joint:
+            joint_objective(self, visual, projector.last_weights.mean(1))  # the heads' weights averaged
+        return feats, visual
 
     def forward(self, ids, mask, views, extra=None):
         feats, visual = self.encode(views)
@@ -933,8 +982,9 @@ class AriaFamily:
             else:
                 scale = self.scene * ratio[0] / image.size[0]
                 k = i - 1
-                points = shape_points(shapes, scale, (k % ratio[0]) * self.scene, (k // ratio[0]) * self.scene,
-                                      scene=image.size[0])
+                # No scene-cell labels on a crop (train.py --cell-aux, --joint-aux): a crop alone does not say
+                # which part of the page it is, so the same place in it lies in a different cell in each crop.
+                points = shape_points(shapes, scale, (k % ratio[0]) * self.scene, (k // ratio[0]) * self.scene)
             views.append((fp.tv_transform(padded), centre_labels(points, self.scene, 14)))
         return views
 

@@ -520,6 +520,9 @@ def main():
                          "on (after ToMe for AuroraCap) predicts which of the 3 x 3 scene cells that a description's "
                          "position words name holds the shape covering it, or none: the cell itself, a threshold on "
                          "the shape's centre, rather than the coordinate --position-aux gives (docs/families.md)")
+    ap.add_argument("--joint-aux", type=float, default=0.0,
+                    help="weight of the joint objective (Aria, MiniCPM-V): each projector output predicts the scene "
+                         "cell, kind and colour of what its query attends to, as one class (families.add_joint_objective)")
     ap.add_argument("--experiment", default="",
                     help="train in artifacts/train/<family>-<name> (the tokenizer copied from the family's own run) and "
                          "report the teacher-forced accuracy instead of exporting to models/")
@@ -634,6 +637,10 @@ def main():
         if not hasattr(net, "cell_aux"):
             raise SystemExit("--cell-aux is for AuroraCap, MiniCPM-V and Aria")
         net.cell_aux = True
+    if args.joint_aux:
+        if not hasattr(net, "joint_aux"):
+            raise SystemExit("--joint-aux is for Aria and MiniCPM-V")
+        net.joint_aux = True
     if args.projector_aux:
         if not hasattr(net, "aux_region"):
             raise SystemExit("--projector-aux is for Aria's cross-attention projector")
@@ -763,10 +770,11 @@ def region_labels(lab, regions):
     return lab.reshape(n, 2, r, k, r, k).amax(dim=(3, 5)).reshape(n, 2, r * r)
 
 
-def cell_row(lab, shape):
-    """A view's --cell-aux labels (the third row of families.centre_labels), all -1 where the view has none."""
-    if lab is not None and lab.shape[0] > 2:
-        return lab[2]
+def cell_row(lab, shape, row=2):
+    """A view's --cell-aux labels (the third row of families.centre_labels; row=3: the --joint-aux labels), all -1
+    where the view has none."""
+    if lab is not None and lab.shape[0] > row:
+        return lab[row]
     g = shape[-1] // 14
     return torch.full((g * g,), -1, dtype=torch.int64)
 
@@ -816,6 +824,8 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
         views = data["views"][vidx].float()
         if getattr(net, "cell_aux", False):
             net.cell_targets = torch.stack([cell_row(data["labels"][v], views.shape) for v in vidx])
+        if getattr(net, "joint_aux", False):
+            net.joint_targets = torch.stack([cell_row(data["labels"][v], views.shape, 3) for v in vidx])
         logits, aux = net(ids, mask, views, extra_for(fam, ratio))
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
         aux_loss = torch.zeros(())
@@ -836,6 +846,9 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
         c_loss = getattr(net, "cell_loss", None)
         if c_loss is not None:  # the same for args.cell_aux
             aux_loss = aux_loss + args.cell_aux / 0.5 * c_loss
+        j_loss = getattr(net, "joint_loss", None)
+        if j_loss is not None:  # and for args.joint_aux
+            aux_loss = aux_loss + args.joint_aux / 0.5 * j_loss
         for g in opt.param_groups:
             g["lr"] = lr_at(step) * g.get("scale", 1.0)
         opt.zero_grad()
@@ -846,7 +859,8 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
         if step % 50 == 0:
             log(f"step {step} loss {loss.item():.4f} aux {aux_loss.item():.4f} "
                 + (f"position {pos_loss.item():.4f} " if pos_loss is not None else "")
-                + (f"cell {c_loss.item():.4f} " if c_loss is not None else "") + f"lr {lr_at(step):.2e} "
+                + (f"cell {c_loss.item():.4f} " if c_loss is not None else "")
+                + (f"joint {j_loss.item():.4f} " if j_loss is not None else "") + f"lr {lr_at(step):.2e} "
                 f"{(time.time() - t0) / 50:.2f}s/step")
             t0 = time.time()
         if step % 250 == 0 or step == args.steps:
