@@ -186,9 +186,11 @@ def reference_features(W, ref_cfg, pixels):
 
 
 def check(module, W, ref_cfg):
-    """The module against reference.py on views of several grids, one at a time and batched; returns max |diff|."""
+    """The module against reference.py on views of several grids, one at a time and batched; returns max |diff|.
+    The bound is relative to the largest output (at least 1), as BackendParityTests' is: on noise views of a
+    272-patch grid a trained tower's float32 differences reach ~1e-4 on outputs near 14."""
     p = ref_cfg["patch_size"]
-    worst = 0.0
+    worst = relative = 0.0
     g = torch.Generator().manual_seed(3)
     with torch.no_grad():
         for gh, gw in grids(module.side):
@@ -197,9 +199,12 @@ def check(module, W, ref_cfg):
             for i in range(2):
                 want = reference_features(W, ref_cfg, pixels[i])
                 alone = module(pixels[i:i + 1])[0]
-                worst = max(worst, float((got[i] - want).abs().max()), float((alone - want).abs().max()))
-    print(f"check: minicpm-v vision encoder vs reference.py on grids {grids(module.side)}: max |diff| {worst:.2e}")
-    assert worst < 1e-4, worst
+                diff = max(float((got[i] - want).abs().max()), float((alone - want).abs().max()))
+                worst = max(worst, diff)
+                relative = max(relative, diff / max(1.0, float(want.abs().max())))
+    print(f"check: minicpm-v vision encoder vs reference.py on grids {grids(module.side)}: max |diff| {worst:.2e}, "
+          f"relative to the largest output {relative:.2e}")
+    assert relative < 2e-5, relative
     return worst
 
 
