@@ -17,7 +17,7 @@ namespace Multimodal.Models.Tests;
 /// <remarks>Relative, because float32 rounding differences grow with the values they are made on and with how
 /// sensitive a model is to them: retraining MiniCPM-V's tiny model raised its largest difference from 4.1e-5 to
 /// 1.1e-4 and Aria's from 2.9e-5 to 8.2e-5 with no change to any code path, on logits up to 25 and 35 (relative
-/// figures 8.8e-6 and 7.8e-6; the other models 1.3e-6 to 3.5e-6).</remarks>
+/// figures 1.1e-5 and 7.8e-6; the other models 1.3e-6 to 3.5e-6).</remarks>
 public sealed class BackendParityTests(ITestOutputHelper output)
 {
     private const float RelativeLogitsTolerance = 2e-5f;
