@@ -913,8 +913,8 @@ class AriaNet(nn.Module):
         # Training only (train.py --cell-aux), as MiniCPM-V's: each patch predicts the scene (or page) cell of the
         # shape covering it.
         add_tower_objectives(self, vc["hidden_size"])
-        # Training only (train.py --joint-aux): the 16 queries of a view attend broadly, so a token mixes several
-        # shapes.
+        # Training only (train.py --joint-aux): the 16 (after --grow-queries, 32) queries of a view attend broadly,
+        # so a token mixes several shapes.
         add_joint_objective(self, tc["hidden_size"])
 
     def encode(self, views, extra=None):

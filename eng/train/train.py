@@ -544,6 +544,10 @@ def main():
                     help="with --from-bundled: insert this many decoder layers after the first, initialised to pass "
                          "their input through unchanged (zero output projections), so training starts from the bundled "
                          "model's answers with more depth to learn with")
+    ap.add_argument("--grow-queries", type=int, default=0,
+                    help="Aria, with --from-bundled: the projector's queries per view grow to this multiple of the "
+                         "bundled count, each stored query repeated in place (the copies a little apart), so each "
+                         "visual token can carry fewer shapes; training starts near the bundled model's answers")
     ap.add_argument("--colour-phase", type=int, default=0,
                     help="the first N steps train only on single-turn 'What colour is the <shape>?' questions about "
                          "scenes of two or more shapes (finding a shape by its kind; the tiny LLaVA answers those at "
@@ -624,6 +628,16 @@ def main():
         depth = (stored.get("text_config") or {}).get("num_hidden_layers", stored.get("num_hidden_layers"))
         if depth:
             fam.text = dict(fam.text, num_hidden_layers=depth)
+        stored_queries(fam, stored)  # and may have more queries (an earlier --grow-queries stage)
+    grown_queries = 0
+    if args.grow_queries:
+        if not args.from_bundled or fam.name != "aria":
+            raise SystemExit("--grow-queries is for Aria, with --from-bundled")
+        if fam.queries != args.grow_queries:  # (a finished stage's export already has them)
+            if args.grow_queries < fam.queries or args.grow_queries % fam.queries:
+                raise SystemExit(f"--grow-queries {args.grow_queries}: a multiple of the bundled {fam.queries} "
+                                 "was expected")
+            grown_queries, fam.queries = fam.queries, args.grow_queries
     if args.grow_layers:
         if not args.from_bundled or not hasattr(fam, "text"):
             raise SystemExit("--grow-layers needs --from-bundled and a family with a Llama-style decoder")
@@ -662,9 +676,10 @@ def main():
         step = state["step"]
         log(f"resumed at step {step}")
     elif args.from_bundled:
-        load_bundled(net, out, args.grow_layers)
+        load_bundled(net, out, args.grow_layers, fam.queries if grown_queries else 0)
         log(f"weights from {out}" + (f", {args.grow_layers} decoder layers inserted after the first"
-                                      if args.grow_layers else ""))
+                                      if args.grow_layers else "") +
+            (f", {grown_queries} projector queries grown to {fam.queries}" if grown_queries else ""))
     else:
         tower_file = os.path.join(ARTIFACTS, f"tower-{fam.tower_kind}.pt")
         if os.path.exists(tower_file):
@@ -709,12 +724,22 @@ def main():
     export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs)
 
 
-def load_bundled(net, folder, grown=0):
+def stored_queries(fam, config):
+    """Sets a family's visual tokens per view from a stored config.json (Aria's projector_patch_to_query_dict), which
+    an earlier --grow-queries stage may have raised above the family's first-stage count."""
+    counts = list((config.get("projector_patch_to_query_dict") or {}).values())
+    if fam.name == "aria" and counts:
+        fam.queries = int(counts[0])
+
+
+def load_bundled(net, folder, grown=0, queries=0):
     """Loads an exported model folder back into the training network: the root model.safetensors, and each
     <sub>/model.safetensors under the prefix "<sub>." (AuroraCap's language model, at the root, under "llm.").
     With `grown` > 0 the network's decoder has that many more layers, inserted after the first: the stored layers
     1, 2, ... load into layers 1 + grown, 2 + grown, ..., and the new ones keep their initialisation except for zero
-    attention and MLP output projections, which makes each of them pass its input through unchanged."""
+    attention and MLP output projections, which makes each of them pass its input through unchanged. With `queries` > 0
+    Aria's projector has that many queries: each stored one is repeated in place, the copies a little apart (1% of
+    the queries' spread), so that they can learn to attend apart."""
     own = net.state_dict()
     found = {}
     for dp, _, fs in os.walk(folder):
@@ -754,6 +779,11 @@ def load_bundled(net, folder, grown=0):
             for k in own:
                 if k.startswith(f"{decoder}{i}.") and k not in found:
                     found[k] = own[k]
+    if queries:
+        name = "multi_modal_projector.query"
+        stored = found[name].float()
+        copies = stored.repeat_interleave(queries // stored.shape[0], dim=0)
+        found[name] = copies + torch.randn(copies.shape, generator=torch.Generator().manual_seed(5)) * 0.01 * stored.std()
     unknown = sorted(set(found) - set(own))
     missing = sorted(k for k in set(own) - set(found) if not k.startswith(F_.TRAINING_ONLY))
     if unknown or missing:
