@@ -91,9 +91,11 @@ for f in "${families[@]}"; do
             --cell-aux 1.0 --joint-aux 1.0 --where-phase 200 --lr 1e-3 --threads 1 --train-pdfs 2000
           family "$f" 2600 --from-bundled --stage joint2 --data-round 6 --every-colour --max-turns 4 --position-aux 1.0 \
             --cell-aux 1.0 --joint-aux 1.0 --where-phase 100 --lr 1e-3 --threads 1 --train-pdfs 2000
-          # 32 queries per view (docs/families.md): each of the 16 repeated in place, then trained on: 67.5% -> 69.8%
+          # 32 queries per view (docs/families.md): each of the 16 repeated in place, then trained on: 67.5% -> 69.8% -> 71.4%
           family "$f" 2800 --from-bundled --stage q32 --grow-queries 32 --data-round 7 --every-colour --max-turns 4 \
-            --position-aux 1.0 --cell-aux 1.0 --joint-aux 1.0 --where-phase 100 --lr 1e-3 --threads 1 --train-pdfs 2000 ;;
+            --position-aux 1.0 --cell-aux 1.0 --joint-aux 1.0 --where-phase 100 --lr 1e-3 --threads 1 --train-pdfs 2000
+          family "$f" 1800 --from-bundled --stage q32b --data-round 8 --every-colour --max-turns 4 --position-aux 1.0 \
+            --cell-aux 1.0 --joint-aux 1.0 --where-phase 100 --lr 1e-3 --threads 1 --train-pdfs 2000 ;;
     *) family "$f" ;;
   esac
 done
