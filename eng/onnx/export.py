@@ -71,7 +71,8 @@ def load_net(fam, folder):
     layers = config.get("text_config", config).get("num_hidden_layers")  # the decoder's depth (root: Qwen2, Llama, MiniCPM)
     if layers and hasattr(fam, "text") and fam.text["num_hidden_layers"] != layers:
         fam.text = dict(fam.text, num_hidden_layers=layers)  # a model grown by train.py --grow-layers
-    T.stored_queries(fam, config)  # a model grown by train.py --grow-queries
+    if hasattr(fam, "stored_queries"):
+        fam.stored_queries(config)  # a model grown by train.py --grow-queries
     if not hasattr(fam, "img_id"):  # train.py sets it from the tokenizer; Aria's model needs it (image_token_index)
         fam.img_id = config.get("image_token_index")
     net = fam.model(vocab)

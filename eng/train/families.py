@@ -964,6 +964,13 @@ class AriaFamily:
         assert mask.all()
         return [(fp.tv_transform(padded), centre_labels(shape_points(shapes, scene=image.size[0]), 112, 14))]
 
+    def stored_queries(self, config):
+        """Takes the queries per view from a stored config.json's projector_patch_to_query_dict (as save writes it),
+        which train.py --grow-queries may have raised above the first stage's 16."""
+        counts = list((config.get("projector_patch_to_query_dict") or {}).values())
+        if counts:
+            self.queries = int(counts[0])
+
     def image_part(self):
         return {"type": "image", "tokens": [self.queries], "grid": [0, 0], "kind": "image"}
 

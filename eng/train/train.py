@@ -628,10 +628,11 @@ def main():
         depth = (stored.get("text_config") or {}).get("num_hidden_layers", stored.get("num_hidden_layers"))
         if depth:
             fam.text = dict(fam.text, num_hidden_layers=depth)
-        stored_queries(fam, stored)  # and may have more queries (an earlier --grow-queries stage)
+        if hasattr(fam, "stored_queries"):  # and may have more queries (an earlier --grow-queries stage)
+            fam.stored_queries(stored)
     grown_queries = 0
     if args.grow_queries:
-        if not args.from_bundled or fam.name != "aria":
+        if not args.from_bundled or not hasattr(fam, "stored_queries"):
             raise SystemExit("--grow-queries is for Aria, with --from-bundled")
         if fam.queries != args.grow_queries:  # (a finished stage's export already has them)
             if args.grow_queries < fam.queries or args.grow_queries % fam.queries:
@@ -722,14 +723,6 @@ def main():
             log(f"  {k}: {right}/{total}")
         return
     export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs)
-
-
-def stored_queries(fam, config):
-    """Sets a family's visual tokens per view from a stored config.json (Aria's projector_patch_to_query_dict), which
-    an earlier --grow-queries stage may have raised above the family's first-stage count."""
-    counts = list((config.get("projector_patch_to_query_dict") or {}).values())
-    if fam.name == "aria" and counts:
-        fam.queries = int(counts[0])
 
 
 def load_bundled(net, folder, grown=0, queries=0):
