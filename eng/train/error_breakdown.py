@@ -11,6 +11,10 @@ description kind ("Describe the image.", "What is on page N?") into the first cl
   usually wrong too);
 - shape or colour: some shape or colour named is not in the scene, or one in the scene is missing;
 - unreadable: not a description at all.
+
+For Aria's page answers it also says which page each answer reads: the page whose description shares the most
+(colour, shape, position) items with the answer (by Jaccard overlap; none when no item matches any page), per page
+asked. An answer that best matches another page has found the wrong page rather than misread the right one.
 """
 
 import json
@@ -70,6 +74,26 @@ def main():
             tally = Counter(classify(it["answer"], it["output"]) for it in wrong)
             detail = ", ".join(f"{k} {v}" for k, v in tally.most_common())
             print(f"{name} {key}: {len(group) - len(wrong)}/{len(group)} right; wrong: {detail or 'none'}")
+        if "pages" in groups:
+            print(f"{name} pages read: {page_matches(groups['pages'])}")
+
+
+def page_matches(pages):
+    """For each page asked, how many answers best match each page of the document ('none': no item matches)."""
+    docs = {}
+    for it in pages:
+        docs.setdefault(it["index"], {})[int(it["question"].rstrip("?").split()[-1])] = it
+    tally = Counter()
+    for doc in docs.values():
+        truth = {n: Counter(parse(it["answer"]) or []) for n, it in doc.items()}
+        for asked, it in doc.items():
+            got = Counter(parse(it["output"]) or [])
+            overlap = {n: sum((got & t).values()) / max(1, sum((got | t).values())) for n, t in truth.items()}
+            best = max(sorted(overlap), key=lambda n: overlap[n])
+            tally[asked, best if overlap[best] > 0 else None] += 1
+    asked = sorted({a for a, _ in tally})
+    return "; ".join(f"page {a} asked: " + ", ".join(f"{'none' if b is None else 'page %d' % b} {tally[a, b]}"
+                                                     for b in [*asked, None] if tally[a, b]) for a in asked)
 
 
 if __name__ == "__main__":

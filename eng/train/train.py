@@ -714,6 +714,12 @@ def main():
             data["where"] = where_samples(fam, tok, train, data["samples"])
             log(f"{len(data['where'])} single-turn position questions for the {args.where_phase} steps after that")
         train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, held_pdfs)
+        # The cache (3-4 GB for a family with PDFs or videos) only lets an interrupted stage resume without
+        # preprocessing again; a finished stage re-run with the same --steps goes straight to the evaluation. Kept, the
+        # caches of a dozen stages filled the disk and stopped two trainings mid-way (2026-11-24).
+        del data
+        os.remove(data_path)
+        log(f"removed the finished stage's training cache {os.path.relpath(data_path, ROOT)}")
 
     if args.experiment:  # a finished experiment re-run with the same --steps only evaluates
         by_kind = {}
