@@ -96,11 +96,13 @@ for f in "${families[@]}"; do
             --position-aux 1.0 --cell-aux 1.0 --joint-aux 1.0 --where-phase 100 --lr 1e-3 --threads 1 --train-pdfs 2000
           family "$f" 1800 --from-bundled --stage q32b --data-round 8 --every-colour --max-turns 4 --position-aux 1.0 \
             --cell-aux 1.0 --joint-aux 1.0 --where-phase 100 --lr 1e-3 --threads 1 --train-pdfs 2000
-          # a fifth decoder layer (docs/families.md): 71.4% -> 73.5% -> 74.0%
+          # a fifth decoder layer (docs/families.md): 71.4% -> 73.5% -> 74.0% -> 75.3%
           family "$f" 2000 --from-bundled --stage q32L5 --grow-layers 1 --data-round 9 --every-colour --max-turns 4 \
             --position-aux 1.0 --cell-aux 1.0 --joint-aux 1.0 --where-phase 100 --lr 1e-3 --threads 1 --train-pdfs 2000
           family "$f" 1000 --from-bundled --stage q32L5b --data-round 10 --every-colour --max-turns 4 --position-aux 1.0 \
-            --cell-aux 1.0 --joint-aux 1.0 --where-phase 100 --lr 7e-4 --threads 2 --train-pdfs 2000 ;;
+            --cell-aux 1.0 --joint-aux 1.0 --where-phase 100 --lr 7e-4 --threads 2 --train-pdfs 2000
+          family "$f" 600 --from-bundled --stage q32L5c --data-round 11 --every-colour --max-turns 4 --position-aux 1.0 \
+            --cell-aux 1.0 --joint-aux 1.0 --where-phase 100 --lr 5e-4 --threads 1 --train-pdfs 2000 ;;
     *) family "$f" ;;
   esac
 done
