@@ -971,6 +971,14 @@ class AriaFamily:
         if counts:
             self.queries = int(counts[0])
 
+    def grow_queries(self, stored):
+        """train.py --grow-queries: repeats each stored projector query in place up to self.queries per view, the
+        copies a little apart (1% of the queries' spread) so that they can learn to attend apart."""
+        name = "multi_modal_projector.query"
+        query = stored[name].float()
+        copies = query.repeat_interleave(self.queries // query.shape[0], dim=0)
+        stored[name] = copies + torch.randn(copies.shape, generator=torch.Generator().manual_seed(5)) * 0.01 * query.std()
+
     def image_part(self):
         return {"type": "image", "tokens": [self.queries], "grid": [0, 0], "kind": "image"}
 

@@ -677,7 +677,7 @@ def main():
         step = state["step"]
         log(f"resumed at step {step}")
     elif args.from_bundled:
-        load_bundled(net, out, args.grow_layers, fam.queries if grown_queries else 0)
+        load_bundled(net, out, args.grow_layers, fam.grow_queries if grown_queries else None)
         log(f"weights from {out}" + (f", {args.grow_layers} decoder layers inserted after the first"
                                       if args.grow_layers else "") +
             (f", {grown_queries} projector queries grown to {fam.queries}" if grown_queries else ""))
@@ -731,14 +731,13 @@ def main():
     export(fam, tok, net, out, tok_dir, held, held_videos, held_pdfs)
 
 
-def load_bundled(net, folder, grown=0, queries=0):
+def load_bundled(net, folder, grown=0, adapt=None):
     """Loads an exported model folder back into the training network: the root model.safetensors, and each
     <sub>/model.safetensors under the prefix "<sub>." (AuroraCap's language model, at the root, under "llm.").
     With `grown` > 0 the network's decoder has that many more layers, inserted after the first: the stored layers
     1, 2, ... load into layers 1 + grown, 2 + grown, ..., and the new ones keep their initialisation except for zero
-    attention and MLP output projections, which makes each of them pass its input through unchanged. With `queries` > 0
-    Aria's projector has that many queries: each stored one is repeated in place, the copies a little apart (1% of
-    the queries' spread), so that they can learn to attend apart."""
+    attention and MLP output projections, which makes each of them pass its input through unchanged. `adapt`, if
+    given, rewrites the stored tensors to the network's sizes (Aria's families.AriaFamily.grow_queries)."""
     own = net.state_dict()
     found = {}
     for dp, _, fs in os.walk(folder):
@@ -778,11 +777,8 @@ def load_bundled(net, folder, grown=0, queries=0):
             for k in own:
                 if k.startswith(f"{decoder}{i}.") and k not in found:
                     found[k] = own[k]
-    if queries:
-        name = "multi_modal_projector.query"
-        stored = found[name].float()
-        copies = stored.repeat_interleave(queries // stored.shape[0], dim=0)
-        found[name] = copies + torch.randn(copies.shape, generator=torch.Generator().manual_seed(5)) * 0.01 * stored.std()
+    if adapt:
+        adapt(found)
     unknown = sorted(set(found) - set(own))
     missing = sorted(k for k in set(own) - set(found) if not k.startswith(F_.TRAINING_ONLY))
     if unknown or missing:
