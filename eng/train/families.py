@@ -145,6 +145,30 @@ def joint_objective(net, visual, weights):
     net.joint_loss = cell_loss(net.aux_joint, visual, targets)
 
 
+def query_regions(queries, patches):
+    """The --attend-region targets: [queries, patches] weights, each query spread evenly over its own block of the
+    square patch grid, the blocks in row-major order (32 queries on 8 x 8 patches: row r, columns 2c and 2c + 1 for
+    query 4r + c), so that the visual tokens of a view come in reading order, as a patch-per-token projector's do."""
+    g = math.isqrt(patches)
+    per = patches // queries
+    if g * g != patches or per * queries != patches or per not in (1, 2, 4):
+        raise SystemExit(f"--attend-region: {queries} queries over {patches} patches: one, two or four patches a query")
+    bh, bw = (2, 2) if per == 4 else (1, per)
+    cols = g // bw
+    target = torch.zeros(queries, patches)
+    for p in range(patches):
+        r, c = divmod(p, g)
+        target[(r // bh) * cols + c // bw, p] = 1.0 / per
+    return target
+
+
+def region_attention_loss(weights):
+    """The --attend-region loss of projector attention `weights` [views, heads, queries, patches]: the cross-entropy
+    of every head's weights against its query's block (query_regions), so that query i reads block i of the grid."""
+    target = query_regions(weights.shape[2], weights.shape[3])
+    return -(target * (weights.float() + 1e-6).log()).sum(-1).mean()
+
+
 def tower_objectives(net, feats):
     """The --position-aux and --cell-aux losses of a tower without token merging (one token per patch, row-major),
     left in net.position_loss and net.cell_loss."""
@@ -916,17 +940,22 @@ class AriaNet(nn.Module):
         # Training only (train.py --joint-aux): the 16 (after --grow-queries, 32) queries of a view attend broadly,
         # so a token mixes several shapes.
         add_joint_objective(self, tc["hidden_size"])
+        # Training only (train.py --attend-region): query i attends to block i of the patch grid (query_regions).
+        self.attend_region, self.region_loss = False, None
 
     def encode(self, views, extra=None):
         feats = self.vision_tower.vision_model(views)
         tower_objectives(self, feats)
         projector = self.multi_modal_projector
         joint = wants_joint(self)
-        kept, projector.keep_weights = projector.keep_weights, projector.keep_weights or joint
+        region = self.attend_region and self.training
+        kept, projector.keep_weights = projector.keep_weights, projector.keep_weights or joint or region
         visual = projector(feats)
         projector.keep_weights = kept
         if joint:
             joint_objective(self, visual, projector.last_weights.mean(1))  # the heads' weights averaged
+        if region:
+            self.region_loss = region_attention_loss(projector.last_weights)
         return feats, visual
 
     def forward(self, ids, mask, views, extra=None):

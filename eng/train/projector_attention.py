@@ -1,6 +1,8 @@
 """Measures how sharply a bundled Aria model's projector attends: the entropy of its cross-attention weights over the
-patches of held-out scenes, per query and head, against log(patches) for uniform weights; and the spread of the
-visual rows it hands the language model next to that of the text embeddings.
+patches of held-out scenes, per query and head, against log(patches) for uniform weights; how far apart its queries
+attend (query_spread_l1: the L1 distance of a query's weights from the mean of its head's queries) and how much of its
+weight a query puts on its own block of the patch grid (own_block_weight, what train.py --attend-region trains); and
+the spread of the visual rows it hands the language model next to that of the text embeddings.
 
     /usr/bin/python3 eng/train/projector_attention.py [--model models/aria-tiny] [--checkpoint artifacts/train/aria-NAME/ckpt.pt] [--scenes 16]
 
@@ -48,11 +50,17 @@ def main():
         feats, rows = net.encode(views)  # rows: the visual rows the language model receives
         w = net.multi_modal_projector.last_weights  # [scenes, heads, queries, patches]
     entropy = -(w * (w + 1e-12).log()).sum(-1)  # [scenes, heads, queries]
+    # How far apart the queries of a head look: 0 when every query attends exactly like the others (then a view's
+    # visual tokens are copies of a few patch mixtures), 2 when no two share a patch.
+    spread = (w - w.mean(2, keepdim=True)).abs().sum(-1)
+    # The share of its weight a query puts on its own block of the grid (train.py --attend-region; 1: all of it).
+    own = (w * (T.F_.query_regions(w.shape[2], w.shape[3]) > 0)).sum(-1)
     print(json.dumps({"model": os.path.relpath(args.checkpoint or args.model, ROOT), "scenes": len(held),
                       "patches": feats.shape[1],
                       "uniform_entropy": round(math.log(feats.shape[1]), 4),
                       "entropy_mean": round(float(entropy.mean()), 4), "entropy_min": round(float(entropy.min()), 4),
-                      "max_weight": round(float(w.max()), 4), "visual_row_std": round(float(rows.std()), 4),
+                      "max_weight": round(float(w.max()), 4), "query_spread_l1": round(float(spread.mean()), 4),
+                      "own_block_weight": round(float(own.mean()), 4), "visual_row_std": round(float(rows.std()), 4),
                       "text_embedding_std": round(float(net.language_model.model.embed_tokens.weight.std()), 4)}))
 
 

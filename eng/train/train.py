@@ -523,6 +523,9 @@ def main():
     ap.add_argument("--joint-aux", type=float, default=0.0,
                     help="weight of the joint objective (Aria, MiniCPM-V): each projector output predicts the scene "
                          "cell, kind and colour of what its query attends to, as one class (families.add_joint_objective)")
+    ap.add_argument("--attend-region", type=float, default=0.0,
+                    help="Aria: weight of a loss that makes projector query i attend to block i of the patch grid "
+                         "(families.query_regions), so that a view's visual tokens come in reading order")
     ap.add_argument("--experiment", default="",
                     help="train in artifacts/train/<family>-<name> (the tokenizer copied from the family's own run) and "
                          "report the teacher-forced accuracy instead of exporting to models/")
@@ -656,6 +659,10 @@ def main():
         if not hasattr(net, "joint_aux"):
             raise SystemExit("--joint-aux is for Aria and MiniCPM-V")
         net.joint_aux = True
+    if args.attend_region:
+        if not hasattr(net, "attend_region"):
+            raise SystemExit("--attend-region is for Aria's cross-attention projector")
+        net.attend_region = True
     if args.projector_aux:
         if not hasattr(net, "aux_region"):
             raise SystemExit("--projector-aux is for Aria's cross-attention projector")
@@ -874,6 +881,9 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
         j_loss = getattr(net, "joint_loss", None)
         if j_loss is not None:  # and for args.joint_aux
             aux_loss = aux_loss + args.joint_aux / 0.5 * j_loss
+        r_loss = getattr(net, "region_loss", None)
+        if r_loss is not None:  # and for args.attend_region
+            aux_loss = aux_loss + args.attend_region / 0.5 * r_loss
         for g in opt.param_groups:
             g["lr"] = lr_at(step) * g.get("scale", 1.0)
         opt.zero_grad()
@@ -885,7 +895,8 @@ def train_loop(fam, tok, net, opt, data, step, args, ckpt, held, held_videos, he
             log(f"step {step} loss {loss.item():.4f} aux {aux_loss.item():.4f} "
                 + (f"position {pos_loss.item():.4f} " if pos_loss is not None else "")
                 + (f"cell {c_loss.item():.4f} " if c_loss is not None else "")
-                + (f"joint {j_loss.item():.4f} " if j_loss is not None else "") + f"lr {lr_at(step):.2e} "
+                + (f"joint {j_loss.item():.4f} " if j_loss is not None else "")
+                + (f"region {r_loss.item():.4f} " if r_loss is not None else "") + f"lr {lr_at(step):.2e} "
                 f"{(time.time() - t0) / 50:.2f}s/step")
             t0 = time.time()
         if step % 250 == 0 or step == args.steps:

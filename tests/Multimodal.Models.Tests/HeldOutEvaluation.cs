@@ -25,12 +25,7 @@ public abstract class HeldOutEvaluationBase(ITestOutputHelper output)
     protected abstract string Family { get; }
 
     /// <summary>Runs the evaluation and checks every acceptance figure: accuracy ≥ 95%, within one point of PyTorch, tokens identical on ≥ 99%.</summary>
-    protected Task EvaluateAsync() => EvaluateAsync(requireAccuracy: true);
-
-    /// <summary>Runs the evaluation and checks parity with PyTorch only (same accuracy within one point, tokens identical on ≥ 99% of prompts).</summary>
-    protected Task EvaluateParityAsync() => EvaluateAsync(requireAccuracy: false);
-
-    private async Task EvaluateAsync(bool requireAccuracy)
+    protected async Task EvaluateAsync()
     {
         using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(RepositoryPaths.Combine("tests", "data", "eval", Family, "goldens.json")));
         var root = doc.RootElement;
@@ -82,11 +77,7 @@ public abstract class HeldOutEvaluationBase(ITestOutputHelper output)
             output.WriteLine("  differs: " + m);
         }
 
-        if (requireAccuracy)
-        {
-            Assert.True(accuracy >= 0.95, $"C# held-out accuracy {accuracy:P2} is below 95%.");
-        }
-
+        Assert.True(accuracy >= 0.95, $"C# held-out accuracy {accuracy:P2} is below 95%.");
         Assert.True(Math.Abs(accuracy - pytorch) <= 0.01, $"C# accuracy {accuracy:P2} is more than one point from PyTorch's {pytorch:P2}.");
         Assert.True(tokenIdentity >= 0.99, $"Greedy tokens match PyTorch on only {tokenIdentity:P2} of prompts. {string.Join(" | ", mismatches)}");
     }
