@@ -43,6 +43,21 @@ public sealed class AskChatCommandTests : IDisposable
         Assert.Contains("prompt tokens", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1, "There is one shape: a red circle at the centre.")]
+    [InlineData(2, "There is one shape: a blue star at the top right.")]
+    [InlineData(3, "There are three shapes: a green square at the top left, a yellow triangle at the top right, a blue circle at the bottom.")]
+    public async Task Ask_Pdf_TheTinyAriaDescribesThePageAsked(int page, string description)
+    {
+        // samples/shapes.pdf holds the three sample scenes as pages (eng/train/make_samples.py prints their descriptions);
+        // Aria reads all three pages, each split into its whole and a 2×2 grid, and answers about the one asked.
+        var (code, output, error) = await RunAsync(
+            null, "ask", "--model", RepositoryPaths.Combine("models", "aria-tiny"), "--pdf", RepositoryPaths.Combine("samples", "shapes.pdf"),
+            "--temperature", "0", $"What is on page {page}?");
+        Assert.True(code == 0, error);
+        Assert.Equal(description, output.Trim());
+    }
+
     [Fact]
     public async Task Ask_Json_PrintsOneObjectWithAnswerUsageAndTimings()
     {
