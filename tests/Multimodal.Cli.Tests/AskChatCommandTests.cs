@@ -102,6 +102,16 @@ public sealed class AskChatCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Ask_MoreImagesThanTheFamilyAllows_OneLine()
+    {
+        // MiniCPM-V 2 takes one image per conversation, as the reference chat() does.
+        var (code, output, error) = await RunAsync(
+            null, "ask", "--model", RepositoryPaths.Combine("models", "minicpmv-tiny"), "--image", Sample,
+            "--image", RepositoryPaths.Combine("samples", "blue-star.png"), "Are these the same?");
+        AssertOneErrorLine(code, output, error, "MiniCPM-V 2 takes one image per conversation; the request has 2");
+    }
+
+    [Fact]
     public async Task Ask_PromptOverTheContextLength_OneLine()
     {
         var prompt = string.Join(' ', Enumerable.Repeat("shape", 3000));
