@@ -563,6 +563,9 @@ def main():
                     help="AuroraCap: the token_kept_ratio values each training conversation draws from, comma-"
                          "separated, repeats weighting a value (default the family's 0.2,0.5,0.8); e.g. 0.2,0.2,0.5,0.8 "
                          "for a stage that works mostly at the captioning default the held-out set is evaluated at")
+    ap.add_argument("--train-frames", default="",
+                    help="the frame counts of the training videos, comma-separated and used in turn (default the "
+                         "family's own count, which the held-out videos always have); e.g. 4,6,8")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tower-lr-scale", type=float, default=0.3)
     ap.add_argument("--fresh", action="store_true")
@@ -589,7 +592,10 @@ def main():
     train = make_scenes(6100 + shift, args.train_scenes, fam.scene, args.every_colour)
     held = make_scenes(6200, args.eval_scenes, fam.scene)
     vrng = np.random.default_rng(6300 + shift)
-    videos = [S.video(vrng, fam.scene, fam.frames) for _ in range(args.train_videos)] if has_video else []
+    counts = [int(n) for n in args.train_frames.split(",")] if args.train_frames else [getattr(fam, "frames", 8)]
+    if args.train_frames and not has_video:
+        raise SystemExit(f"--train-frames is for a video family (LongVA, AuroraCap), not {fam.name}")
+    videos = [S.video(vrng, fam.scene, counts[k % len(counts)]) for k in range(args.train_videos)] if has_video else []
     hrng = np.random.default_rng(6400)
     held_videos = [S.video(hrng, fam.scene, fam.frames) for _ in range(args.eval_videos)] if has_video else []
 
