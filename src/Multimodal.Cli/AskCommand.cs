@@ -22,7 +22,7 @@ internal static class AskCommand
         var pdf = new Option<FileInfo?>("--pdf") { Description = "A PDF document whose pages are given to the model." };
         var pages = new Option<string?>("--pages") { Description = "The PDF pages, for example 1-9 or 1,3,5-7 (all pages by default)." };
         var video = new Option<FileInfo?>("--video") { Description = "A video file." };
-        var frames = new Option<int?>("--frames") { Description = "How many frames to sample uniformly from the video." };
+        var frames = new Option<int?>("--frames") { Description = "How many frames to sample uniformly from the video (default 8)." };
         var maxTokens = new Option<int?>("--max-tokens") { Description = "The most tokens to generate (the family's reference default otherwise)." };
         var temperature = new Option<double?>("--temperature", "-t") { Description = "Sampling temperature; 0 for greedy decoding (the family's reference default otherwise)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (answer, backend and provider, usage, timings) instead of streaming the answer." };
