@@ -8,6 +8,7 @@ Every family provides:
   model(vocab) / save(out, tok, stored) / reference(W) (eval in eng/managed/reference.py's float32 math)
 """
 
+import functools
 import math
 import os
 import sys
@@ -145,21 +146,20 @@ def joint_objective(net, visual, weights):
     net.joint_loss = cell_loss(net.aux_joint, visual, targets)
 
 
+@functools.lru_cache(maxsize=None)
 def query_regions(queries, patches):
     """The --attend-region targets: [queries, patches] weights, each query spread evenly over its own block of the
     square patch grid, the blocks in row-major order (32 queries on 8 x 8 patches: row r, columns 2c and 2c + 1 for
-    query 4r + c), so that the visual tokens of a view come in reading order, as a patch-per-token projector's do."""
+    query 4r + c), so that the visual tokens of a view come in reading order, as a patch-per-token projector's do.
+    Cached (the loss asks for it every step): callers only read it."""
     g = math.isqrt(patches)
     per = patches // queries
     if g * g != patches or per * queries != patches or per not in (1, 2, 4):
         raise SystemExit(f"--attend-region: {queries} queries over {patches} patches: one, two or four patches a query")
     bh, bw = (2, 2) if per == 4 else (1, per)
-    cols = g // bw
-    target = torch.zeros(queries, patches)
-    for p in range(patches):
-        r, c = divmod(p, g)
-        target[(r // bh) * cols + c // bw, p] = 1.0 / per
-    return target
+    rows, cols = torch.arange(patches).div(g, rounding_mode="floor"), torch.arange(patches) % g
+    owner = rows // bh * (g // bw) + cols // bw  # the query whose block holds each patch
+    return F.one_hot(owner, queries).T.float() / per
 
 
 def region_attention_loss(weights):

@@ -578,6 +578,8 @@ def main():
         if not hasattr(fam, "ratios"):
             raise SystemExit(f"--ratios is for a family with token merging (AuroraCap), not {fam.name}")
         fam.ratios = [float(r) for r in args.ratios.split(",")]
+    if args.train_frames and not hasattr(fam, "frames"):
+        raise SystemExit(f"--train-frames is for a video family (LongVA, AuroraCap), not {fam.name}")
     work = os.path.join(ARTIFACTS, fam.name + (f"-{args.stage}" if args.stage else "") +
                         (f"-{args.experiment}" if args.experiment else ""))
     if args.fresh and os.path.isdir(work):
@@ -593,8 +595,6 @@ def main():
     held = make_scenes(6200, args.eval_scenes, fam.scene)
     vrng = np.random.default_rng(6300 + shift)
     counts = [int(n) for n in args.train_frames.split(",")] if args.train_frames else [getattr(fam, "frames", 8)]
-    if args.train_frames and not has_video:
-        raise SystemExit(f"--train-frames is for a video family (LongVA, AuroraCap), not {fam.name}")
     videos = [S.video(vrng, fam.scene, counts[k % len(counts)]) for k in range(args.train_videos)] if has_video else []
     hrng = np.random.default_rng(6400)
     held_videos = [S.video(hrng, fam.scene, fam.frames) for _ in range(args.eval_videos)] if has_video else []
